@@ -1,0 +1,1 @@
+/* placeholder: plugin/digiwatt.c is being written */

@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_account.c is being written */

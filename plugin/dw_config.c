@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_config.c is being written */

@@ -1,0 +1,80 @@
+/* dw_config.h - the <Plugin digiwatt> block as plain structures.
+ *
+ * dw_config_parse() reads an oconfig tree, checks every option, and
+ * either returns a complete configuration or logs one error per problem
+ * (naming the option, its block and the config line where collectd knows
+ * it) and fails. Every string here is owned by the structure. */
+#ifndef DW_CONFIG_H
+#define DW_CONFIG_H
+
+#include "dw_resource.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DW_DEFAULT_TIMEOUT_MS 10000
+#define DW_DEFAULT_MAX_CONCURRENCY 16
+#define DW_DEFAULT_MAX_BODY (1024 * 1024)
+#define DW_MAX_ID_LEN 256
+
+typedef struct dw_meter_cfg {
+  char *id;           /* as configured: non-empty, no whitespace */
+  char *instance;     /* plugin_instance: Instance or dw_name_safe(id) */
+  uint32_t resources; /* bit (1 << dw_resource_t) */
+  uint32_t periods;   /* bit (1 << dw_period_t) */
+} dw_meter_cfg_t;
+
+typedef struct dw_account_cfg {
+  char *name;
+  char *base_url;  /* without trailing '/' */
+  char *token_url; /* TokenURL or base_url + "/auth/token" */
+  char *client_id;
+  char *client_secret; /* ClientSecret or the first line of ClientSecretFile */
+  char *secret_file;   /* NULL unless ClientSecretFile was used */
+  long timeout_ms;
+  long cycle_timeout_ms; /* 0: the read interval */
+  long interval_ms;      /* Interval option, 0: collectd's global */
+  unsigned max_concurrency;
+  size_t max_body;
+  bool verify_peer;
+  bool verify_host;
+  bool allow_insecure_http;
+  bool monthly_history; /* MonthlyHistory: month-stamped history values */
+  char *ca_cert;
+  char *client_cert;
+  char *client_key;
+  char *paths[DW_RES_COUNT];     /* template per resource, never NULL */
+  long refresh_ms[DW_RES_COUNT]; /* RefreshInterval per resource */
+  uint32_t resources;            /* account default for its meters */
+  uint32_t periods;
+  dw_meter_cfg_t *meters;
+  size_t meters_len;
+} dw_account_cfg_t;
+
+typedef struct dw_config {
+  dw_account_cfg_t *accounts;
+  size_t accounts_len;
+} dw_config_t;
+
+struct oconfig_item_s;
+
+/* Parses the children of <Plugin digiwatt> into *out (which the caller
+ * zeroed) and appends to what an earlier call left there, so collectd can
+ * hand over several <Plugin digiwatt> blocks. 0, or -EINVAL after logging
+ * every error found; on error *out holds what it held before. */
+__attribute__((warn_unused_result)) int
+dw_config_parse(const struct oconfig_item_s *ci, dw_config_t *out);
+
+/* Checks what only the whole configuration shows (unique account names,
+ * unique plugin instances across accounts). 0 or -EINVAL after logging. */
+__attribute__((warn_unused_result)) int
+dw_config_validate(const dw_config_t *cfg);
+
+/* Frees everything *cfg owns (wiping secrets) and zeroes it; accepts NULL. */
+void dw_config_free(dw_config_t *cfg);
+
+/* Moves one account out (the caller owns it, frees with below). */
+void dw_account_cfg_free(dw_account_cfg_t *a);
+
+#endif

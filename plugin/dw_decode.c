@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_decode.c is being written */

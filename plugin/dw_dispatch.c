@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_dispatch.c is being written */

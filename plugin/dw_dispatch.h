@@ -1,0 +1,56 @@
+/* dw_dispatch.h - samples into collectd value lists.
+ *
+ * Builds the identifier of README.md's table (plugin "digiwatt", the
+ * meter's plugin_instance, the sample's type, and
+ * label ["-" period] ["-" safe(appliance)] as type_instance) and calls
+ * plugin_dispatch_values(). Monthly history values go out twice:
+ *
+ *  - month-stamped (time = 00:00:00 UTC on the 1st of that month), each
+ *    (identifier, month) once per daemon run, oldest first, so collectd's
+ *    cache never sees a value older than the one before ("value too old");
+ *    off with MonthlyHistory false.
+ *  - the newest month of each series again as "<type_instance>-latest" at
+ *    the cycle's time on every cycle, which is what RRD files can hold. */
+#ifndef DW_DISPATCH_H
+#define DW_DISPATCH_H
+
+#include "dw_sample.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DW_PLUGIN_NAME "digiwatt"
+
+/* Remembers the newest month dispatched per identifier of one slot. */
+typedef struct dw_month_memory {
+  struct dw_month_mark *marks;
+  size_t len;
+  size_t cap;
+} dw_month_memory_t;
+
+typedef struct dw_dispatch_target {
+  const char *plugin_instance;
+  const char *period;       /* NULL for resources without one */
+  uint64_t time;            /* cdtime_t of this cycle */
+  uint64_t interval;        /* cdtime_t of the read callback */
+  bool monthly_history;     /* dispatch month-stamped values */
+  dw_month_memory_t *memory; /* of the slot; required for month samples */
+} dw_dispatch_target_t;
+
+/* Dispatches one sample; latest marks the newest month of its series.
+ * 0, or a negative errno (nothing dispatched for this sample). */
+__attribute__((warn_unused_result)) int
+dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                   bool latest);
+
+/* Builds the type_instance of s for period (or NULL) into out. */
+void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
+                               const char *period);
+
+/* Unix seconds of 00:00:00 UTC on the first day of month (year*12+m-1). */
+int64_t dw_month_start_unix(int month);
+
+/* Frees what the memory holds and empties it; accepts NULL. */
+void dw_month_memory_clear(dw_month_memory_t *m);
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_http.c is being written */

@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_json.c is being written */

@@ -1,0 +1,77 @@
+/* dw_json.h - a bounded JSON document built from bytes fed in chunks.
+ *
+ * yajl's push parser feeds a small tree. Every dimension an attacker could
+ * inflate is capped by dw_json_limits_t, so a document costs at most a
+ * known amount of memory whatever arrives. No I/O, no globals. Errors are
+ * sticky: after the first failure every call returns the same error and
+ * dw_json_parser_error() says what went wrong (never quoting the input). */
+#ifndef DW_JSON_H
+#define DW_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct dw_json_limits {
+  size_t max_depth;      /* nesting of arrays and objects */
+  size_t max_string_len; /* bytes in one string or key */
+  size_t max_entries;    /* members of one array or object */
+  size_t max_nodes;      /* values in the whole document */
+} dw_json_limits_t;
+
+/* Defaults generous for any Digiwatt response: 32, 1024, 4096, 65536. */
+extern const dw_json_limits_t dw_json_default_limits;
+
+typedef enum dw_json_type {
+  DW_JSON_NULL,
+  DW_JSON_BOOL,
+  DW_JSON_NUMBER,
+  DW_JSON_STRING,
+  DW_JSON_ARRAY,
+  DW_JSON_OBJECT
+} dw_json_type_t;
+
+typedef struct dw_json dw_json_t;
+struct dw_json {
+  dw_json_type_t type;
+  const char *key; /* member name when the parent is an object, else NULL */
+  union {
+    bool boolean;
+    double number; /* finite: numbers that overflow a double are rejected */
+    const char *string; /* NUL-terminated; embedded NULs are rejected */
+    struct {
+      dw_json_t **items;
+      size_t len;
+    } children; /* arrays and objects, in document order */
+  } u;
+};
+
+typedef struct dw_json_parser dw_json_parser_t;
+
+/* A parser with the given limits (NULL: the defaults); NULL on ENOMEM.
+ * The caller frees it with dw_json_parser_destroy(). */
+dw_json_parser_t *dw_json_parser_create(const dw_json_limits_t *limits);
+
+/* Frees the parser and the tree it built; accepts NULL. */
+void dw_json_parser_destroy(dw_json_parser_t *p);
+
+/* Feeds bytes; 0, -EINVAL on a syntax error, -E2BIG past a limit, -ENOMEM. */
+__attribute__((warn_unused_result)) int
+dw_json_parser_feed(dw_json_parser_t *p, const void *buf, size_t len);
+
+/* Ends the input; 0 when one complete document was read, else as feed. */
+__attribute__((warn_unused_result)) int
+dw_json_parser_finish(dw_json_parser_t *p);
+
+/* The root after a successful finish, else NULL; owned by the parser. */
+const dw_json_t *dw_json_parser_root(const dw_json_parser_t *p);
+
+/* A static or parser-owned message for the sticky error, or NULL. */
+const char *dw_json_parser_error(const dw_json_parser_t *p);
+
+/* The last member named key of an object, or NULL (also for non-objects). */
+const dw_json_t *dw_json_get(const dw_json_t *object, const char *key);
+
+/* The name of a type, for error messages ("number", "object", ...). */
+const char *dw_json_type_name(dw_json_type_t type);
+
+#endif

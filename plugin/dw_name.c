@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_name.c is being written */

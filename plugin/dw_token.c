@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_token.c is being written */

@@ -1,0 +1,1 @@
+/* placeholder: plugin/dw_url.c is being written */

@@ -1,0 +1,44 @@
+/* dw_url.h - request URLs and form bodies, with percent-encoding.
+ *
+ * The smartmeter ID and the period are encoded with every byte outside
+ * [A-Za-z0-9_~-] as %XX (the dot too, so ".." can never become a path
+ * segment), which keeps them inside their one path segment: no ID can
+ * reach another path, a query or a host. */
+#ifndef DW_URL_H
+#define DW_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Percent-encodes text into out; returns the length, or -ENAMETOOLONG
+ * when out (with its NUL) is too small. */
+__attribute__((warn_unused_result)) int
+dw_url_escape(char *out, size_t out_size, const char *text);
+
+/* Checks a path template: starts with '/', holds {smartmeterId} once,
+ * holds {period} once exactly when with_period, no other '{' or '}', no
+ * '?', '#', '\\', whitespace, control bytes, or "." / ".." segments.
+ * 0, or -EINVAL with a static reason in *why. */
+__attribute__((warn_unused_result)) int
+dw_url_check_template(const char *tmpl, bool with_period, const char **why);
+
+/* base (no trailing '/' needed) + template with the placeholders replaced
+ * by the encoded values; period may be NULL for templates without one.
+ * 0, or -ENAMETOOLONG. */
+__attribute__((warn_unused_result)) int
+dw_url_build(char *out, size_t out_size, const char *base, const char *tmpl,
+             const char *meter_id, const char *period);
+
+/* The client_credentials form body, each value form-encoded. Returns a
+ * malloc'ed string the caller frees (and should wipe: it holds the
+ * secret), or NULL on ENOMEM. */
+char *dw_url_token_form(const char *client_id, const char *client_secret);
+
+/* True when url is http:// to a loopback host (127.0.0.0/8, ::1,
+ * localhost), the only place plain HTTP is allowed by default. */
+bool dw_url_is_loopback_http(const char *url);
+
+/* True when url starts with "https://" (case-insensitive). */
+bool dw_url_is_https(const char *url);
+
+#endif

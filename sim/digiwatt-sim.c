@@ -1,0 +1,1 @@
+/* placeholder: sim/digiwatt-sim.c is being written */

@@ -1,0 +1,1 @@
+/* placeholder: tests/unit/stand_in.c is being written */
