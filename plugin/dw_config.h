@@ -74,7 +74,7 @@ dw_config_validate(const dw_config_t *cfg);
 /* Frees everything *cfg owns (wiping secrets) and zeroes it; accepts NULL. */
 void dw_config_free(dw_config_t *cfg);
 
-/* Moves one account out (the caller owns it, frees with below). */
+/* Frees and zeroes what *a owns (wiping the secret), not a itself. */
 void dw_account_cfg_free(dw_account_cfg_t *a);
 
 #endif

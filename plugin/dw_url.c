@@ -1,1 +1,299 @@
-/* placeholder: plugin/dw_url.c is being written */
+/* dw_url.c - request URLs and form bodies, with percent-encoding (see
+ * dw_url.h). No I/O: strings in, strings out. */
+#include "dw_url.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PH_METER "{smartmeterId}"
+#define PH_PERIOD "{period}"
+#define PH_METER_LEN (sizeof(PH_METER) - 1)
+#define PH_PERIOD_LEN (sizeof(PH_PERIOD) - 1)
+
+/* RFC 3986 unreserved minus '.', so an encoded value is never a dot
+ * segment and can never end a path segment, a host or a query. */
+static bool url_is_kept(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '~' || c == '-';
+}
+
+/* Encodes text into out at *pos and NUL-terminates; -ENAMETOOLONG when
+ * that would not fit in out_size (out is then unterminated at *pos). */
+static int url_escape_at(char *out, size_t out_size, size_t *pos,
+                         const char *text) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t at = *pos;
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+    size_t need = url_is_kept(*p) ? 1 : 3;
+    if (at >= out_size || out_size - at <= need)
+      return -ENAMETOOLONG;
+    if (need == 1) {
+      out[at++] = (char)*p;
+      continue;
+    }
+    out[at++] = '%';
+    out[at++] = hex[*p >> 4];
+    out[at++] = hex[*p & 0x0f];
+  }
+  if (at >= out_size)
+    return -ENAMETOOLONG;
+  out[at] = '\0';
+  *pos = at;
+  return 0;
+}
+
+/* Percent-encodes text into out; returns the length, or -ENAMETOOLONG. */
+int dw_url_escape(char *out, size_t out_size, const char *text) {
+  if (out == NULL || out_size == 0)
+    return -ENAMETOOLONG;
+  size_t len = 0;
+  if (url_escape_at(out, out_size, &len, text != NULL ? text : "") != 0 ||
+      len > INT_MAX) {
+    out[0] = '\0';
+    return -ENAMETOOLONG;
+  }
+  return (int)len;
+}
+
+/* The reason a template byte is refused, or NULL. */
+static const char *tmpl_byte_problem(unsigned char c) {
+  if (c < 0x20 || c == 0x7f)
+    return "path template holds a control byte";
+  if (c >= 0x80)
+    return "path template holds a non-ASCII byte (percent-encode it)";
+  if (c == ' ')
+    return "path template holds whitespace";
+  if (c == '?' || c == '#')
+    return "path template holds '?' or '#'";
+  if (c == '\\')
+    return "path template holds a backslash";
+  return NULL;
+}
+
+/* Counts the placeholders; the reason for a stray brace or byte, or NULL. */
+static const char *tmpl_scan(const char *tmpl, int *meters, int *periods) {
+  *meters = 0;
+  *periods = 0;
+  for (const char *p = tmpl; *p != '\0'; p++) {
+    const char *why = tmpl_byte_problem((unsigned char)*p);
+    if (why != NULL)
+      return why;
+    if (strncmp(p, PH_METER, PH_METER_LEN) == 0) {
+      (*meters)++;
+      p += PH_METER_LEN - 1;
+    } else if (strncmp(p, PH_PERIOD, PH_PERIOD_LEN) == 0) {
+      (*periods)++;
+      p += PH_PERIOD_LEN - 1;
+    } else if (*p == '{' || *p == '}') {
+      return "path template holds a '{' or '}' that is not {smartmeterId} "
+             "or {period}";
+    }
+  }
+  return NULL;
+}
+
+/* True when the segment [seg, end) is "." or "..", also when spelled
+ * %2E or when it would become one with empty placeholder values. */
+static bool tmpl_is_dot_segment(const char *seg, const char *end) {
+  size_t dots = 0;
+  for (const char *p = seg; p < end;) {
+    if (strncmp(p, PH_METER, PH_METER_LEN) == 0) {
+      p += PH_METER_LEN;
+    } else if (strncmp(p, PH_PERIOD, PH_PERIOD_LEN) == 0) {
+      p += PH_PERIOD_LEN;
+    } else if (*p == '.') {
+      dots++;
+      p++;
+    } else if (end - p >= 3 && strncasecmp(p, "%2e", 3) == 0) {
+      dots++;
+      p += 3;
+    } else {
+      return false;
+    }
+  }
+  return dots == 1 || dots == 2;
+}
+
+static bool tmpl_has_dot_segment(const char *tmpl) {
+  const char *seg = tmpl;
+  while (*seg != '\0') {
+    seg++; /* past the '/' */
+    const char *end = strchr(seg, '/');
+    if (end == NULL)
+      end = seg + strlen(seg);
+    if (tmpl_is_dot_segment(seg, end))
+      return true;
+    seg = end;
+  }
+  return false;
+}
+
+/* Checks a path template; 0, or -EINVAL with a static reason in *why. */
+int dw_url_check_template(const char *tmpl, bool with_period,
+                          const char **why) {
+  const char *reason = NULL;
+  int meters = 0, periods = 0;
+  if (tmpl == NULL || tmpl[0] != '/')
+    reason = "path template does not start with '/'";
+  else
+    reason = tmpl_scan(tmpl, &meters, &periods);
+  if (reason == NULL && meters != 1)
+    reason = "path template must hold {smartmeterId} exactly once";
+  if (reason == NULL && with_period && periods != 1)
+    reason = "path template must hold {period} exactly once";
+  if (reason == NULL && !with_period && periods != 0)
+    reason = "path template holds {period} but the resource has none";
+  if (reason == NULL && tmpl_has_dot_segment(tmpl))
+    reason = "path template holds a '.' or '..' segment";
+  if (why != NULL)
+    *why = reason;
+  return reason == NULL ? 0 : -EINVAL;
+}
+
+/* Copies tmpl to out at *pos with the placeholders replaced by the
+ * encoded values; 0, -ENAMETOOLONG, or -EINVAL for {period} without one. */
+static int url_expand(char *out, size_t out_size, size_t *pos, const char *tmpl,
+                      const char *meter_id, const char *period) {
+  for (const char *p = tmpl; *p != '\0';) {
+    int rc = 0;
+    if (strncmp(p, PH_METER, PH_METER_LEN) == 0) {
+      rc = url_escape_at(out, out_size, pos, meter_id);
+      p += PH_METER_LEN;
+    } else if (strncmp(p, PH_PERIOD, PH_PERIOD_LEN) == 0) {
+      rc = period != NULL ? url_escape_at(out, out_size, pos, period) : -EINVAL;
+      p += PH_PERIOD_LEN;
+    } else if (*pos + 1 < out_size) {
+      out[(*pos)++] = *p++;
+      out[*pos] = '\0';
+    } else {
+      rc = -ENAMETOOLONG;
+    }
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* base + template with the placeholders replaced by the encoded values. */
+int dw_url_build(char *out, size_t out_size, const char *base, const char *tmpl,
+                 const char *meter_id, const char *period) {
+  if (out == NULL || out_size == 0)
+    return -ENAMETOOLONG;
+  out[0] = '\0';
+  /* An empty ID would leave an empty segment, or worse a dot segment. */
+  if (base == NULL || tmpl == NULL || meter_id == NULL || meter_id[0] == '\0')
+    return -EINVAL;
+
+  size_t base_len = strlen(base);
+  while (base_len > 0 && base[base_len - 1] == '/')
+    base_len--;
+  if (base_len >= out_size)
+    return -ENAMETOOLONG;
+  memcpy(out, base, base_len);
+  out[base_len] = '\0';
+
+  size_t pos = base_len;
+  int rc = url_expand(out, out_size, &pos, tmpl, meter_id, period);
+  if (rc != 0)
+    out[0] = '\0';
+  return rc;
+}
+
+/* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Values
+ * are encoded by the path escaper, so a space is sent as %20 (which every
+ * form decoder accepts, like '+'). */
+char *dw_url_token_form(const char *client_id, const char *client_secret) {
+  static const char head[] = "grant_type=client_credentials&client_id=";
+  static const char mid[] = "&client_secret=";
+  const char *id = client_id != NULL ? client_id : "";
+  const char *secret = client_secret != NULL ? client_secret : "";
+  size_t id_len = strlen(id);
+  size_t secret_len = strlen(secret);
+  if (id_len > SIZE_MAX / 8 || secret_len > SIZE_MAX / 8) {
+    errno = ENOMEM;
+    return NULL;
+  }
+
+  /* Worst case every byte becomes %XX, so the escapes below cannot fail. */
+  size_t size = sizeof(head) + sizeof(mid) + 3 * id_len + 3 * secret_len;
+  char *form = malloc(size);
+  if (form == NULL)
+    return NULL;
+  size_t pos = sizeof(head) - 1;
+  memcpy(form, head, pos);
+  int rc = url_escape_at(form, size, &pos, id);
+  memcpy(form + pos, mid, sizeof(mid));
+  pos += sizeof(mid) - 1;
+  rc |= url_escape_at(form, size, &pos, secret);
+  if (rc != 0) { /* unreachable by the size above; fail closed anyway */
+    explicit_bzero(form, size);
+    free(form);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return form;
+}
+
+/* After "127.": three decimal octets without leading zeros (which some
+ * resolvers read as octal). Returns the byte after them, or NULL. */
+static const char *skip_ipv4_loopback_tail(const char *p) {
+  for (int octet = 0; octet < 3; octet++) {
+    if (octet > 0 && *p++ != '.')
+      return NULL;
+    if (*p < '0' || *p > '9')
+      return NULL;
+    unsigned value = 0;
+    const char *start = p;
+    while (*p >= '0' && *p <= '9' && p - start < 3)
+      value = value * 10 + (unsigned)(*p++ - '0');
+    if (value > 255 || (*start == '0' && p - start > 1))
+      return NULL;
+  }
+  return p;
+}
+
+/* The byte after a loopback host at the start of host, or NULL. */
+static const char *skip_loopback_host(const char *host) {
+  if (strncasecmp(host, "localhost", 9) == 0)
+    return host + 9;
+  if (strncmp(host, "[::1]", 5) == 0)
+    return host + 5;
+  if (strncmp(host, "127.", 4) == 0)
+    return skip_ipv4_loopback_tail(host + 4);
+  return NULL;
+}
+
+/* The byte after an optional ":port" (1 to 65535 digits' worth), or NULL. */
+static const char *skip_port(const char *p) {
+  if (*p != ':')
+    return p;
+  p++;
+  unsigned long port = 0;
+  const char *start = p;
+  while (*p >= '0' && *p <= '9' && p - start < 5)
+    port = port * 10 + (unsigned long)(*p++ - '0');
+  if (p == start || port > 65535)
+    return NULL;
+  return p;
+}
+
+/* True when url is http:// to a loopback host. The host must be followed
+ * by a port, '/' or the end, so "http://127.0.0.1@evil.example/" (userinfo)
+ * and "http://127.0.0.1.evil.example/" are not loopback. */
+bool dw_url_is_loopback_http(const char *url) {
+  if (url == NULL || strncasecmp(url, "http://", 7) != 0)
+    return false;
+  const char *p = skip_loopback_host(url + 7);
+  if (p != NULL)
+    p = skip_port(p);
+  return p != NULL && (*p == '/' || *p == '\0');
+}
+
+/* True when url starts with "https://" (case-insensitive). */
+bool dw_url_is_https(const char *url) {
+  return url != NULL && strncasecmp(url, "https://", 8) == 0;
+}

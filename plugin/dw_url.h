@@ -24,7 +24,7 @@ dw_url_check_template(const char *tmpl, bool with_period, const char **why);
 
 /* base (no trailing '/' needed) + template with the placeholders replaced
  * by the encoded values; period may be NULL for templates without one.
- * 0, or -ENAMETOOLONG. */
+ * 0, or -ENAMETOOLONG (-EINVAL: meter_id empty, or {period} without one). */
 __attribute__((warn_unused_result)) int
 dw_url_build(char *out, size_t out_size, const char *base, const char *tmpl,
              const char *meter_id, const char *period);

@@ -1,1 +1,146 @@
-int main(void){return 77;}
+/* check_name.c - unit tests of the dw_name room. */
+#include "dw_name.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define A10 "aaaaaaaaaa"
+#define X10 "xxxxxxxxxx"
+
+typedef struct name_case {
+  const char *text;
+  size_t out_size;
+  const char *want;
+} name_case_t;
+
+/* Expected hashes come from an independent FNV-1a implementation. */
+static const name_case_t name_cases[] = {
+    /* already safe: unchanged */
+    {"a", 64, "a"},
+    {"Water_heater", 64, "Water_heater"},
+    {"-_", 64, "-_"},
+    {"Oven-2_Kitchen", 64, "Oven-2_Kitchen"},
+    {A10 A10 A10 A10 A10 A10 "aaa", 128, A10 A10 A10 A10 A10 A10 "aaa"},
+    /* replaced bytes get the hash */
+    {"Water heater", 64, "Water_heater_h7b3b47f5"},
+    {"a.b", 64, "a_b_h108bf50c"},
+    {"..", 64, "___ha3d4a70d"},
+    {"Kitchen/Oven", 64, "Kitchen_Oven_ha87cadf6"},
+    {" ", 64, "__h250c8f7f"},
+    {"a\x01"
+     "b",
+     64, "a_b_h32f61fef"},
+    {"caf\xc3\xa9", 64, "caf___ha82b5049"},
+    {"\xff\xfe", 64, "___hd01ebb10"},
+    {"Salle de bain (\xc3\xa9tage)", 64, "Salle_de_bain____tage__h4e608c77"},
+    /* empty */
+    {"", 64, "_h811c9dc5"},
+    {NULL, 64, "_h811c9dc5"},
+    /* too long: truncated to 63 with the hash, whatever out_size */
+    {A10 A10 A10 A10 A10 A10 "aaaa", 128, A10 A10 A10 A10 A10 "aaa_hd96f0f85"},
+    {X10 X10 X10 X10 X10 X10 X10, 128, X10 X10 X10 X10 X10 "xxx_h77f3c97d"},
+    {X10 X10 X10 X10 X10 X10 X10, 1024, X10 X10 X10 X10 X10 "xxx_h77f3c97d"},
+    {A10 A10 A10 A10 A10 A10 "aaa.", 128, A10 A10 A10 A10 A10 "aaa_h1a6f75d8"},
+    /* small buffers */
+    {"Water_heate", 16, "Water_heate"},
+    {"abcdefghijklmno", 16, "abcdefghijklmno"},
+    {"abcdefghijklmnop", 16, "abcde_h068bb1f5"},
+    {"Water heater", 16, "Water_h7b3b47f5"},
+    {"Water heater", 11, "_h7b3b47f5"},
+    /* below the documented minimum: the suffix is cut, nothing overflows */
+    {"Water heater", 5, "_h7b"},
+    {"Water heater", 1, ""},
+};
+
+START_TEST(test_name_table) {
+  const name_case_t *c = &name_cases[_i];
+  char buf[1100];
+  memset(buf, '#', sizeof(buf));
+  size_t len = dw_name_safe(buf, c->out_size, c->text);
+  ck_assert_msg(strcmp(buf, c->want) == 0, "case %d: got \"%s\", want \"%s\"",
+                _i, buf, c->want);
+  ck_assert_uint_eq(len, strlen(c->want));
+  /* nothing written past out_size */
+  for (size_t i = c->out_size; i < sizeof(buf); i++)
+    ck_assert_int_eq(buf[i], '#');
+}
+END_TEST
+
+START_TEST(test_name_zero_size) {
+  char buf[4] = "###";
+  ck_assert_uint_eq(dw_name_safe(buf, 0, "abc"), 0);
+  ck_assert_str_eq(buf, "###");
+}
+END_TEST
+
+START_TEST(test_name_hash_vectors) {
+  ck_assert_uint_eq(dw_name_hash(""), 0x811c9dc5u);
+  ck_assert_uint_eq(dw_name_hash("a"), 0xe40c292cu);
+  ck_assert_uint_eq(dw_name_hash("foobar"), 0xbf9cf968u);
+}
+END_TEST
+
+START_TEST(test_name_distinct) {
+  char a[64], b[64];
+  dw_name_safe(a, sizeof(a), "Water heater");
+  dw_name_safe(b, sizeof(b), "Water_heater");
+  ck_assert_str_ne(a, b);
+  dw_name_safe(a, sizeof(a), "a.b");
+  dw_name_safe(b, sizeof(b), "a/b");
+  ck_assert_str_ne(a, b);
+}
+END_TEST
+
+static bool all_safe(const char *s) {
+  for (; *s != '\0'; s++) {
+    if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+               "0123456789_-",
+               *s) == NULL)
+      return false;
+  }
+  return true;
+}
+
+/* Any byte string, any buffer of at least 16: safe, non-empty, <= 63. */
+START_TEST(test_name_random) {
+  srand(4242);
+  for (int n = 0; n < 2000; n++) {
+    char text[200];
+    size_t text_len = (size_t)(rand() % 199);
+    for (size_t i = 0; i < text_len; i++)
+      text[i] = (char)(1 + rand() % 255);
+    text[text_len] = '\0';
+    size_t out_size = 16 + (size_t)(rand() % 120);
+    char out[136];
+    size_t len = dw_name_safe(out, out_size, text);
+    ck_assert_uint_eq(len, strlen(out));
+    ck_assert_uint_gt(len, 0);
+    ck_assert_uint_le(len, 63);
+    ck_assert_uint_lt(len, out_size);
+    ck_assert(all_safe(out));
+  }
+}
+END_TEST
+
+static Suite *name_suite(void) {
+  Suite *s = suite_create("dw_name");
+  TCase *tc = tcase_create("core");
+  tcase_add_loop_test(tc, test_name_table, 0,
+                      (int)(sizeof(name_cases) / sizeof(name_cases[0])));
+  tcase_add_test(tc, test_name_zero_size);
+  tcase_add_test(tc, test_name_hash_vectors);
+  tcase_add_test(tc, test_name_distinct);
+  tcase_add_test(tc, test_name_random);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(name_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
