@@ -1,7 +1,8 @@
 /* dw_http.h - the HTTP transport: the only room that knows libcurl.
  *
- * One dw_http_t per account owns a curl multi handle, a share handle (DNS
- * cache, TLS sessions, connection pool) and the transfer settings. A batch
+ * One dw_http_t per account owns a curl multi handle (its connection pool
+ * and DNS cache serve every transfer of the account), a share handle for
+ * TLS sessions, and the transfer settings. A batch
  * of requests runs through it with at most max_concurrency transfers in
  * flight; connections stay open between batches and HTTP/2 multiplexes
  * when the server offers it. Every request is bounded: total time, body

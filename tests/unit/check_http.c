@@ -1,1 +1,811 @@
-int main(void){return 77;}
+/* check_http.c - the HTTP transport against an in-process libmicrohttpd
+ * server on 127.0.0.1 (an ephemeral port, a thread per connection so a
+ * slow handler blocks nobody else). The server records what it received
+ * and counts connections and requests in flight; timing bounds are loose
+ * on purpose (3x or more) because the machine is shared. */
+#include "dw_http.h"
+
+#include <check.h>
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROBE_BODY_MAX (128 * 1024)
+#define STREAM_CHUNKS 400
+#define STREAM_CHUNK 1024
+
+/* ---- the server ---------------------------------------------------- */
+
+static struct {
+  struct MHD_Daemon *daemon;
+  struct MHD_Daemon *tls_daemon; /* started by the TLS test only */
+  unsigned port;
+  unsigned tls_port;
+  atomic_int connections; /* TCP connections accepted */
+  atomic_int inflight;    /* /sleep50 requests inside the handler */
+  atomic_int max_inflight;
+  atomic_bool stopping; /* teardown: slow handlers return at once */
+  atomic_size_t stream_sent;
+  pthread_mutex_t lock; /* guards the /echo record below */
+  char method[16];
+  char content_type[128];
+  char accept[128];
+  char auth[128];
+  char body[256];
+  bool has_auth;
+} srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static const char json_body[] = "{\"value\":[1,2,3],\"unit\":\"kWh\"}";
+static char big_json[64 * 1024];
+
+/* 200000 zero bytes, gzipped: 26 header bytes, 192 zeros, 11 trailer. */
+static const unsigned char bomb_head[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x03, 0xed, 0xc1, 0x31, 0x01, 0x00, 0x00, 0x00, 0xc2,
+    0xa0, 0xf5, 0x4f, 0x6d, 0x06, 0x7f, 0xa0, 0x00};
+static const unsigned char bomb_tail[] = {0x80, 0xd7, 0x00, 0x7b, 0x58, 0xe0,
+                                          0x5c, 0x40, 0x0d, 0x03, 0x00};
+static unsigned char bomb[sizeof bomb_head + 192 + sizeof bomb_tail];
+
+/* A self-signed P-256 certificate for IP 127.0.0.1 (no DNS name), valid
+ * 2000-2100, and its key: test material only. */
+static const char tls_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgV4M78/QQL7TubHqS\n"
+    "u2lAy8pFRB3yk0DTiaPsLu6boEihRANCAAScPBLK0LYGltEizrNRi69WT+zUraOC\n"
+    "wYbAJAERf+jUZ8GOjX23/vQEqhK6nxKY5a6vp8nys6pKMJUEpGU5rnsQ\n"
+    "-----END PRIVATE KEY-----\n";
+static const char tls_cert_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBXDCCAQKgAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w\n"
+    "LjEwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM\n"
+    "CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJw8EsrQtgaW0SLO\n"
+    "s1GLr1ZP7NSto4LBhsAkARF/6NRnwY6Nfbf+9ASqErqfEpjlrq+nyfKzqkowlQSk\n"
+    "ZTmuexCjQzBBMA8GA1UdEwEB/wQFMAMBAf8wDwYDVR0RBAgwBocEfwAAATAdBgNV\n"
+    "HQ4EFgQU9FlnszgCEMfeMlVEsau+uWLChiQwCgYIKoZIzj0EAwIDSAAwRQIge0rm\n"
+    "cfx0jUDTEQpi+feLgUSbv5f0JKH2+9axMXA0oJcCIQClSfNY505UZTlosP4V03rX\n"
+    "j+kyoAG7HEglk/A65OTtlw==\n"
+    "-----END CERTIFICATE-----\n";
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+static void copy_value(char *dst, size_t size, const char *src) {
+  snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+                             const void *body, size_t len, const char *hname,
+                             const char *hvalue) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+  if (r == NULL)
+    return MHD_NO;
+  if (hname != NULL)
+    MHD_add_response_header(r, hname, hvalue);
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
+                                  const char *body, const char *hname,
+                                  const char *hvalue) {
+  return reply(c, status, body, strlen(body), hname, hvalue);
+}
+
+static ssize_t stream_chunk(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)cls;
+  if (pos >= (uint64_t)STREAM_CHUNKS * STREAM_CHUNK)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  if (!atomic_load(&srv.stopping))
+    sleep_ms(5);
+  size_t n = max < STREAM_CHUNK ? max : STREAM_CHUNK;
+  memset(buf, 'x', n);
+  atomic_fetch_add(&srv.stream_sent, n);
+  return (ssize_t)n;
+}
+
+static enum MHD_Result reply_stream(struct MHD_Connection *c) {
+  struct MHD_Response *r = MHD_create_response_from_callback(
+      MHD_SIZE_UNKNOWN, STREAM_CHUNK, stream_chunk, NULL, NULL);
+  if (r == NULL)
+    return MHD_NO;
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/* An IMF-fixdate offset_s from now. */
+static void http_date(char *buf, size_t size, long offset_s) {
+  time_t t = time(NULL) + offset_s;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static enum MHD_Result reply_retry(struct MHD_Connection *c, const char *kind) {
+  char date[64];
+  if (strcmp(kind, "seconds") == 0)
+    return reply_text(c, 429, "{}", "Retry-After", "120");
+  if (strcmp(kind, "huge") == 0)
+    return reply_text(c, 503, "{}", "Retry-After", "99999999999999999999");
+  if (strcmp(kind, "bad") == 0)
+    return reply_text(c, 429, "{}", "Retry-After", "soon");
+  http_date(date, sizeof date, strcmp(kind, "past") == 0 ? -3600 : 30);
+  return reply_text(c, 503, "{}", "Retry-After", date);
+}
+
+static enum MHD_Result reply_slow(struct MHD_Connection *c) {
+  for (int i = 0; i < 500 && !atomic_load(&srv.stopping); i++)
+    sleep_ms(10);
+  return reply_text(c, 200, "{}", NULL, NULL);
+}
+
+static enum MHD_Result reply_sleep50(struct MHD_Connection *c) {
+  int now = atomic_fetch_add(&srv.inflight, 1) + 1;
+  int max = atomic_load(&srv.max_inflight);
+  while (now > max &&
+         !atomic_compare_exchange_weak(&srv.max_inflight, &max, now))
+    ;
+  sleep_ms(50);
+  atomic_fetch_sub(&srv.inflight, 1);
+  return reply_text(c, 200, "{\"slept_ms\":50}", NULL, NULL);
+}
+
+/* The body of /echo, collected across MHD's upload calls. */
+typedef struct upload {
+  char buf[256];
+  size_t len;
+} upload_t;
+
+static enum MHD_Result echo(struct MHD_Connection *c, const char *method,
+                            upload_t *up) {
+  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_AUTHORIZATION);
+  pthread_mutex_lock(&srv.lock);
+  copy_value(srv.method, sizeof srv.method, method);
+  copy_value(srv.content_type, sizeof srv.content_type,
+             MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_TYPE));
+  copy_value(
+      srv.accept, sizeof srv.accept,
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+  srv.has_auth = auth != NULL;
+  copy_value(srv.auth, sizeof srv.auth, auth);
+  snprintf(srv.body, sizeof srv.body, "%.*s", (int)up->len, up->buf);
+  pthread_mutex_unlock(&srv.lock);
+  return reply_text(c, 200, "{\"echo\":true}", NULL, NULL);
+}
+
+static enum MHD_Result on_get(struct MHD_Connection *c, const char *url) {
+  if (strcmp(url, "/json") == 0)
+    return reply_text(c, 200, json_body, "Content-Type", "application/json");
+  if (strcmp(url, "/big") == 0)
+    return reply_text(c, 200, big_json, "Content-Type", "application/json");
+  if (strcmp(url, "/status/404") == 0)
+    return reply_text(c, 404, "{\"error\":\"no such meter\"}", NULL, NULL);
+  if (strcmp(url, "/status/500") == 0)
+    return reply_text(c, 500, "{\"error\":\"boom\"}", NULL, NULL);
+  if (strcmp(url, "/redirect") == 0)
+    return reply_text(c, 302, "{\"moved\":true}", "Location", "/json");
+  if (strncmp(url, "/retry/", 7) == 0)
+    return reply_retry(c, url + 7);
+  if (strcmp(url, "/stream") == 0)
+    return reply_stream(c);
+  if (strcmp(url, "/bomb") == 0)
+    return reply(c, 200, bomb, sizeof bomb, "Content-Encoding", "gzip");
+  if (strcmp(url, "/slow") == 0)
+    return reply_slow(c);
+  if (strcmp(url, "/sleep50") == 0)
+    return reply_sleep50(c);
+  return reply_text(c, 404, "{}", NULL, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *data,
+                                  size_t *data_size, void **con_cls) {
+  (void)cls;
+  (void)version;
+  upload_t *up = *con_cls;
+  /* Answer only after the whole request is in: a response queued on the
+   * first call makes MHD close the connection, and reuse is under test. */
+  if (up == NULL) {
+    *con_cls = up = calloc(1, sizeof *up);
+    return up != NULL ? MHD_YES : MHD_NO;
+  }
+  if (*data_size > 0) {
+    size_t room = sizeof up->buf - up->len;
+    size_t n = *data_size < room ? *data_size : room;
+    memcpy(up->buf + up->len, data, n);
+    up->len += n;
+    *data_size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(url, "/echo") != 0)
+    return on_get(c, url);
+  return echo(c, method, up);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  free(*con_cls);
+  *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)socket_context;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    atomic_fetch_add(&srv.connections, 1);
+}
+
+/* A daemon on 127.0.0.1 at an ephemeral port, with TLS when cert_pem. */
+static struct MHD_Daemon *daemon_start(const char *key_pem,
+                                       const char *cert_pem, unsigned *port) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+  struct MHD_Daemon *d = MHD_start_daemon(
+      flags | (cert_pem != NULL ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
+      NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+      cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, key_pem,
+      MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_END);
+  ck_assert_ptr_nonnull(d);
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  ck_assert_ptr_nonnull(info);
+  *port = info->port;
+  ck_assert_uint_ne(*port, 0);
+  return d;
+}
+
+static void server_start(void) {
+  atomic_store(&srv.connections, 0);
+  atomic_store(&srv.inflight, 0);
+  atomic_store(&srv.max_inflight, 0);
+  atomic_store(&srv.stopping, false);
+  atomic_store(&srv.stream_sent, 0);
+  memset(srv.method, 0, sizeof srv.method);
+  memset(srv.body, 0, sizeof srv.body);
+  srv.daemon = daemon_start(NULL, NULL, &srv.port);
+}
+
+static void server_stop(void) {
+  atomic_store(&srv.stopping, true);
+  if (srv.tls_daemon != NULL)
+    MHD_stop_daemon(srv.tls_daemon);
+  srv.tls_daemon = NULL;
+  MHD_stop_daemon(srv.daemon);
+  srv.daemon = NULL;
+}
+
+static void suite_setup(void) {
+  size_t len = 0;
+  for (unsigned i = 0; len + 16 < sizeof big_json; i++)
+    len += (size_t)snprintf(big_json + len, sizeof big_json - len, "%s%u",
+                            i == 0 ? "[" : ",", i);
+  snprintf(big_json + len, sizeof big_json - len, "]");
+  memcpy(bomb, bomb_head, sizeof bomb_head);
+  memset(bomb + sizeof bomb_head, 0, 192);
+  memcpy(bomb + sizeof bomb_head + 192, bomb_tail, sizeof bomb_tail);
+  ck_assert_int_eq(dw_http_global_init(), 0);
+  ck_assert_int_eq(dw_http_global_init(), 0); /* a second call is harmless */
+}
+
+static void suite_teardown(void) { dw_http_global_cleanup(); }
+
+/* ---- the client side ----------------------------------------------- */
+
+/* One request and what the transport told us about it. */
+typedef struct probe {
+  dw_http_req_t req;
+  char url[256];
+  int body_rc; /* what on_body answers */
+  size_t body_len;
+  unsigned body_calls;
+  unsigned done_calls;
+  char body[PROBE_BODY_MAX];
+} probe_t;
+
+static int probe_body(void *ud, const char *buf, size_t len) {
+  probe_t *p = ud;
+  if (p->body_len + len <= sizeof p->body)
+    memcpy(p->body + p->body_len, buf, len);
+  p->body_len += len;
+  p->body_calls++;
+  return p->body_rc;
+}
+
+static void probe_done(void *ud, dw_http_req_t *req) {
+  probe_t *p = ud;
+  ck_assert_ptr_eq(req, &p->req);
+  p->done_calls++;
+}
+
+/* n probes for path on the test server; free() them. */
+static probe_t *probes_new(size_t n, const char *path) {
+  probe_t *p = calloc(n, sizeof *p);
+  ck_assert_ptr_nonnull(p);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(p[i].url, sizeof p[i].url, "http://127.0.0.1:%u%s", srv.port,
+             path);
+    p[i].req.url = p[i].url;
+    p[i].req.on_body = probe_body;
+    p[i].req.on_done = probe_done;
+    p[i].req.ud = &p[i];
+    p[i].req.status = -2; /* the transport must overwrite these */
+    p[i].req.retry_after_s = -2;
+    p[i].req.error = (dw_http_error_t)-1;
+  }
+  return p;
+}
+
+static dw_http_opts_t opts_default(void) {
+  return (dw_http_opts_t){.timeout_ms = 5000,
+                          .max_body = 1024 * 1024,
+                          .max_concurrency = 4,
+                          .verify_peer = true,
+                          .verify_host = true,
+                          .user_agent = "collectd-digiwatt-test"};
+}
+
+/* Runs p[0..n) through h with deadline_ms from now; returns elapsed ms. */
+static int64_t run_probes(dw_http_t *h, probe_t *p, size_t n,
+                          int64_t deadline_ms) {
+  dw_http_req_t **reqs = calloc(n, sizeof *reqs);
+  ck_assert_ptr_nonnull(reqs);
+  for (size_t i = 0; i < n; i++)
+    reqs[i] = &p[i].req;
+  int64_t start_ms = dw_http_now_ms();
+  int rc = dw_http_run(h, reqs, n, start_ms + deadline_ms);
+  int64_t elapsed_ms = dw_http_now_ms() - start_ms;
+  free(reqs);
+  ck_assert_int_eq(rc, 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_uint_eq(p[i].done_calls, 1);
+  return elapsed_ms;
+}
+
+/* One request with default options. */
+static probe_t *run_one(const char *path, dw_http_opts_t o, int body_rc) {
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, path);
+  p->body_rc = body_rc;
+  run_probes(h, p, 1, 10000);
+  dw_http_destroy(h);
+  return p;
+}
+
+/* ---- responses, table-driven --------------------------------------- */
+
+static const struct response_case {
+  const char *path;
+  long status;
+  const char *body; /* expected in on_body; NULL: on_body never called */
+  long retry_min_s, retry_max_s;
+} response_cases[] = {
+    {"/json", 200, json_body, -1, -1},
+    {"/big", 200, big_json, -1, -1},
+    {"/status/404", 404, NULL, -1, -1},
+    {"/status/500", 500, NULL, -1, -1},
+    {"/redirect", 302, NULL, -1, -1}, /* not followed */
+    {"/retry/seconds", 429, NULL, 120, 120},
+    {"/retry/date", 503, NULL, 28, 31},
+    {"/retry/past", 503, NULL, 0, 0},
+    {"/retry/huge", 503, NULL, 86400, 86400},
+    {"/retry/bad", 429, NULL, -1, -1},
+};
+
+START_TEST(test_response) {
+  const struct response_case *tc = &response_cases[_i];
+  probe_t *p = run_one(tc->path, opts_default(), 0);
+
+  ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+  ck_assert_str_eq(p->req.errmsg, "");
+  ck_assert_int_eq(p->req.status, tc->status);
+  ck_assert_int_ge(p->req.retry_after_s, tc->retry_min_s);
+  ck_assert_int_le(p->req.retry_after_s, tc->retry_max_s);
+  ck_assert(p->req.total_s > 0);
+  if (tc->body == NULL) {
+    ck_assert_uint_eq(p->body_calls, 0);
+  } else {
+    ck_assert_uint_eq(p->body_len, strlen(tc->body));
+    ck_assert(memcmp(p->body, tc->body, p->body_len) == 0);
+  }
+  free(p);
+}
+END_TEST
+
+/* ---- what reaches the server --------------------------------------- */
+
+START_TEST(test_post_form_and_auth) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 1; /* the GET below reuses the POST's easy handle */
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "/echo");
+  p->req.form_body = "grant_type=client_credentials&scope=meters";
+  p->req.auth_header = "Authorization: Basic Y2xpZW50OnNlY3JldA==";
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_str_eq(srv.method, "POST");
+  ck_assert_str_eq(srv.body, "grant_type=client_credentials&scope=meters");
+  ck_assert_str_eq(srv.content_type, "application/x-www-form-urlencoded");
+  ck_assert_str_eq(srv.accept, "application/json");
+  ck_assert_str_eq(srv.auth, "Basic Y2xpZW50OnNlY3JldA==");
+
+  /* The pooled handle was reset: a plain GET carries neither. */
+  probe_t *g = probes_new(1, "/echo");
+  run_probes(h, g, 1, 10000);
+  ck_assert_int_eq(g->req.status, 200);
+  ck_assert_str_eq(srv.method, "GET");
+  ck_assert_str_eq(srv.body, "");
+  ck_assert(!srv.has_auth);
+  ck_assert_str_eq(srv.accept, "application/json");
+  dw_http_destroy(h);
+  free(p);
+  free(g);
+}
+END_TEST
+
+/* ---- failures ------------------------------------------------------ */
+
+START_TEST(test_too_large_stops_early) {
+  dw_http_opts_t o = opts_default();
+  o.max_body = 4096;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "/stream");
+  int64_t elapsed_ms = run_probes(h, p, 1, 10000);
+  size_t sent = atomic_load(&srv.stream_sent);
+
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TOO_LARGE);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_uint_le(p->body_len, 4096);
+  ck_assert_str_ne(p->req.errmsg, "");
+  /* The whole body takes STREAM_CHUNKS * 5 ms = 2 s to produce. */
+  ck_assert_int_lt(elapsed_ms, 1000);
+  ck_assert_uint_lt(sent, STREAM_CHUNKS * STREAM_CHUNK / 2);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_compression_bomb_bounded) {
+  dw_http_opts_t o = opts_default();
+  o.max_body = 10000; /* the wire carries 229 bytes, the body is 200000 */
+  probe_t *p = run_one("/bomb", o, 0);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TOO_LARGE);
+  ck_assert_uint_le(p->body_len, 10000);
+  free(p);
+
+  o.max_body = 200000; /* exactly the cap is fine */
+  p = run_one("/bomb", o, 0);
+  ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+  ck_assert_uint_eq(p->body_len, 200000);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_on_body_aborts) {
+  probe_t *p = run_one("/json", opts_default(), -1);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_ABORTED);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_uint_eq(p->body_calls, 1);
+  ck_assert_str_ne(p->req.errmsg, "");
+  free(p);
+}
+END_TEST
+
+/* A port that was just free: bind, read it back, close. */
+static unsigned closed_port(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+START_TEST(test_connect_refused) {
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url,
+           "http://127.0.0.1:%u/meters?client_secret=hunter2", closed_port());
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_CONNECT);
+  ck_assert_int_eq(p->req.status, 0);
+  ck_assert_uint_eq(p->body_calls, 0);
+  ck_assert_str_ne(p->req.errmsg, "");
+  ck_assert_ptr_null(strstr(p->req.errmsg, "hunter2"));
+  ck_assert_ptr_null(strstr(p->req.errmsg, "client_secret"));
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* Only http and https: a file: or ftp: URL must not be fetched. */
+static const char *const foreign_urls[] = {
+    "file:///etc/hostname",
+    "ftp://127.0.0.1:%u/",
+    "dict://127.0.0.1:%u/",
+};
+
+START_TEST(test_foreign_protocols_refused) {
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, foreign_urls[_i], srv.port);
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_OTHER);
+  ck_assert_int_eq(p->req.status, 0);
+  ck_assert_uint_eq(p->body_calls, 0);
+  ck_assert_int_eq(atomic_load(&srv.connections), 0);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_request_timeout) {
+  dw_http_opts_t o = opts_default();
+  o.timeout_ms = 300;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "/slow");
+  int64_t elapsed_ms = run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TIMEOUT);
+  ck_assert_int_ge(elapsed_ms, 250);
+  ck_assert_int_lt(elapsed_ms, 1500);
+  ck_assert(p->req.total_s >= 0.25 && p->req.total_s < 1.5);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_batch_deadline) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 8;
+  o.timeout_ms = 10000;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(50, "/slow");
+  int64_t elapsed_ms = run_probes(h, p, 50, 300);
+  ck_assert_int_ge(elapsed_ms, 250);
+  ck_assert_int_lt(elapsed_ms, 1000);
+  for (size_t i = 0; i < 50; i++) {
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_TIMEOUT);
+    ck_assert_uint_eq(p[i].body_calls, 0);
+  }
+  /* The transport is still usable for the next cycle. */
+  probe_t *q = probes_new(1, "/json");
+  run_probes(h, q, 1, 10000);
+  ck_assert_int_eq(q->req.error, DW_HTTP_OK);
+  dw_http_destroy(h);
+  free(p);
+  free(q);
+}
+END_TEST
+
+START_TEST(test_deadline_already_passed) {
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(3, "/json");
+  run_probes(h, p, 3, -1);
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_TIMEOUT);
+    ck_assert_int_eq(p[i].req.status, 0);
+    ck_assert_int_eq(p[i].req.retry_after_s, -1);
+  }
+  int connections = atomic_load(&srv.connections);
+  ck_assert_int_eq(connections, 0);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* ---- TLS settings, table-driven ------------------------------------ */
+
+static const struct tls_case {
+  const char *host;
+  bool verify_peer, verify_host, with_ca;
+  dw_http_error_t error;
+} tls_cases[] = {
+    {"127.0.0.1", true, true, false, DW_HTTP_ERR_TLS}, /* unknown issuer */
+    {"127.0.0.1", true, true, true, DW_HTTP_OK},
+    {"127.0.0.1", false, false, false, DW_HTTP_OK},
+    {"localhost", false, true, false, DW_HTTP_ERR_TLS}, /* name mismatch */
+    {"localhost", false, false, false, DW_HTTP_OK},
+};
+
+/* The test certificate in a temporary file, for opts.ca_cert. */
+static void write_ca_file(char *path, size_t size) {
+  snprintf(path, size, "/tmp/check_http_ca_XXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  size_t len = strlen(tls_cert_pem);
+  ck_assert_int_eq(write(fd, tls_cert_pem, len), (ssize_t)len);
+  close(fd);
+}
+
+START_TEST(test_tls_settings) {
+  const struct tls_case *tc = &tls_cases[_i];
+  char ca_path[64] = "";
+  srv.tls_daemon = daemon_start(tls_key_pem, tls_cert_pem, &srv.tls_port);
+  dw_http_opts_t o = opts_default();
+  o.verify_peer = tc->verify_peer;
+  o.verify_host = tc->verify_host;
+  if (tc->with_ca) {
+    write_ca_file(ca_path, sizeof ca_path);
+    o.ca_cert = ca_path;
+  }
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, "https://%s:%u/json", tc->host, srv.tls_port);
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, tc->error);
+  if (tc->error == DW_HTTP_OK) {
+    ck_assert_int_eq(p->req.status, 200);
+    ck_assert_uint_eq(p->body_len, strlen(json_body));
+  } else {
+    ck_assert_int_eq(p->req.status, 0);
+    ck_assert_uint_eq(p->body_calls, 0);
+    ck_assert_str_ne(p->req.errmsg, "");
+  }
+  dw_http_destroy(h);
+  if (ca_path[0] != '\0')
+    unlink(ca_path);
+  free(p);
+}
+END_TEST
+
+/* ---- concurrency and reuse ----------------------------------------- */
+
+START_TEST(test_concurrency_cap) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 4;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(40, "/sleep50");
+  run_probes(h, p, 40, 20000);
+  for (size_t i = 0; i < 40; i++) {
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_OK);
+    ck_assert_int_eq(p[i].req.status, 200);
+  }
+  int max_inflight = atomic_load(&srv.max_inflight);
+  ck_assert_int_le(max_inflight, 4);
+  ck_assert_int_ge(max_inflight, 2);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+START_TEST(test_connections_reused_across_runs) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 4;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  for (int run = 0; run < 2; run++) {
+    probe_t *p = probes_new(8, "/sleep50");
+    run_probes(h, p, 8, 10000);
+    for (size_t i = 0; i < 8; i++)
+      ck_assert_int_eq(p[i].req.status, 200);
+    free(p);
+  }
+  /* Without reuse it would be 16, or 8 with reuse inside a run only. */
+  int connections = atomic_load(&srv.connections);
+  ck_assert_int_ge(connections, 1);
+  ck_assert_int_le(connections, 4 + 2);
+  dw_http_destroy(h);
+}
+END_TEST
+
+/* ---- API edges ----------------------------------------------------- */
+
+START_TEST(test_error_names) {
+  const char *seen[DW_HTTP_ERR_OTHER + 1];
+  for (int e = DW_HTTP_OK; e <= DW_HTTP_ERR_OTHER; e++) {
+    seen[e] = dw_http_error_name((dw_http_error_t)e);
+    ck_assert_ptr_nonnull(seen[e]);
+    ck_assert_str_ne(seen[e], "");
+    ck_assert_str_ne(seen[e], "unknown");
+    for (int k = 0; k < e; k++)
+      ck_assert_str_ne(seen[e], seen[k]);
+  }
+  ck_assert_str_eq(dw_http_error_name(DW_HTTP_ERR_TIMEOUT), "timeout");
+  ck_assert_str_eq(dw_http_error_name(DW_HTTP_ERR_CONNECT), "connect");
+  ck_assert_str_eq(dw_http_error_name((dw_http_error_t)99), "unknown");
+}
+END_TEST
+
+START_TEST(test_create_edges) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 0;
+  ck_assert_ptr_null(dw_http_create(&o));
+  o = opts_default();
+  o.timeout_ms = 0;
+  ck_assert_ptr_null(dw_http_create(&o));
+  ck_assert_ptr_null(dw_http_create(NULL));
+  dw_http_destroy(NULL);
+
+  o = opts_default();
+  char ua[] = "changed-after-create";
+  o.user_agent = ua;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  ua[0] = 'X'; /* the transport must hold its own copy */
+  ck_assert_int_eq(dw_http_run(h, NULL, 0, dw_http_now_ms() + 1000), 0);
+  ck_assert_int_eq(dw_http_run(NULL, NULL, 1, dw_http_now_ms() + 1000),
+                   -EINVAL);
+  dw_http_destroy(h); /* never ran a request: no easy handle yet */
+}
+END_TEST
+
+static Suite *http_suite(void) {
+  Suite *s = suite_create("http");
+  TCase *tc = tcase_create("transport");
+  tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+  tcase_add_checked_fixture(tc, server_start, server_stop);
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, test_response, 0,
+                      sizeof response_cases / sizeof response_cases[0]);
+  tcase_add_test(tc, test_post_form_and_auth);
+  tcase_add_test(tc, test_too_large_stops_early);
+  tcase_add_test(tc, test_compression_bomb_bounded);
+  tcase_add_test(tc, test_on_body_aborts);
+  tcase_add_test(tc, test_connect_refused);
+  tcase_add_loop_test(tc, test_foreign_protocols_refused, 0,
+                      sizeof foreign_urls / sizeof foreign_urls[0]);
+  tcase_add_test(tc, test_request_timeout);
+  tcase_add_test(tc, test_batch_deadline);
+  tcase_add_test(tc, test_deadline_already_passed);
+  tcase_add_loop_test(tc, test_tls_settings, 0,
+                      sizeof tls_cases / sizeof tls_cases[0]);
+  tcase_add_test(tc, test_concurrency_cap);
+  tcase_add_test(tc, test_connections_reused_across_runs);
+  tcase_add_test(tc, test_error_names);
+  tcase_add_test(tc, test_create_edges);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(http_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
