@@ -1,1 +1,128 @@
-/* placeholder: plugin/dw_dispatch.c is being written */
+/* dw_dispatch.c - samples into collectd value lists (see dw_dispatch.h). */
+#include "dw_dispatch.h"
+#include "dw_name.h"
+
+#include "collectd.h"
+#include "plugin.h"
+#include "utils_time.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One remembered series: the hash of its type and type_instance and the
+ * newest month dispatched under it. A slot has a few dozen at most. */
+struct dw_month_mark {
+  unsigned series;
+  int month;
+};
+
+void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
+                               const char *period) {
+  char appliance[64] = "";
+  if (s->appliance != NULL)
+    dw_name_safe(appliance, sizeof(appliance), s->appliance);
+  snprintf(out, out_size, "%s%s%s%s%s", s->label, period ? "-" : "",
+           period ? period : "", s->appliance ? "-" : "", appliance);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), so month timestamps never depend on the local zone. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int64_t dw_month_start_unix(int month) {
+  return days_from_civil(month / 12, month % 12 + 1, 1) * 86400;
+}
+
+void dw_month_memory_clear(dw_month_memory_t *m) {
+  if (m == NULL)
+    return;
+  free(m->marks);
+  *m = (dw_month_memory_t){0};
+}
+
+/* The mark of series, created at month 0 when new; NULL on ENOMEM. */
+static struct dw_month_mark *month_mark(dw_month_memory_t *m, unsigned series) {
+  for (size_t i = 0; i < m->len; i++)
+    if (m->marks[i].series == series)
+      return &m->marks[i];
+  if (m->len == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 8;
+    struct dw_month_mark *marks = realloc(m->marks, cap * sizeof(*marks));
+    if (marks == NULL)
+      return NULL;
+    m->marks = marks;
+    m->cap = cap;
+  }
+  m->marks[m->len] = (struct dw_month_mark){.series = series, .month = 0};
+  return &m->marks[m->len++];
+}
+
+static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                           const char *type_instance, cdtime_t time) {
+  value_t values[DW_SAMPLE_MAX_VALUES];
+  for (size_t i = 0; i < s->values_len; i++)
+    values[i].gauge = s->values[i];
+
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = values;
+  vl.values_len = s->values_len;
+  vl.time = time;
+  vl.interval = t->interval;
+  snprintf(vl.plugin, sizeof(vl.plugin), "%s", DW_PLUGIN_NAME);
+  snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
+           t->plugin_instance);
+  snprintf(vl.type, sizeof(vl.type), "%s", s->type);
+  snprintf(vl.type_instance, sizeof(vl.type_instance), "%s", type_instance);
+  return plugin_dispatch_values(&vl) == 0 ? 0 : -EIO;
+}
+
+/* A month value goes out at its month's timestamp only when it is newer
+ * than every month already dispatched for the same identifier. */
+static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                          const char *type_instance) {
+  char key[2 * DATA_MAX_NAME_LEN];
+  snprintf(key, sizeof(key), "%s/%s", s->type, type_instance);
+  struct dw_month_mark *mark = month_mark(t->memory, dw_name_hash(key));
+  if (mark == NULL)
+    return -ENOMEM;
+  if (s->month <= mark->month)
+    return 0;
+  cdtime_t time = TIME_T_TO_CDTIME_T_STATIC(dw_month_start_unix(s->month));
+  int status = dispatch_values(t, s, type_instance, time);
+  if (status == 0)
+    mark->month = s->month;
+  return status;
+}
+
+int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                       bool latest) {
+  /* label, period and a safe appliance name take at most 101 bytes, so
+   * the "-latest" twin always fits collectd's 128. */
+  char type_instance[DATA_MAX_NAME_LEN - sizeof("-latest")];
+  dw_dispatch_type_instance(type_instance, sizeof(type_instance), s,
+                            t->period);
+  if (s->month == 0)
+    return dispatch_values(t, s, type_instance, t->time);
+
+  int status = 0;
+  if (t->monthly_history && t->memory != NULL)
+    status = dispatch_month(t, s, type_instance);
+  if (latest) {
+    char latest_instance[DATA_MAX_NAME_LEN];
+    snprintf(latest_instance, sizeof(latest_instance), "%s-latest",
+             type_instance);
+    int latest_status = dispatch_values(t, s, latest_instance, t->time);
+    if (status == 0)
+      status = latest_status;
+  }
+  return status;
+}

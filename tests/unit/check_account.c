@@ -1,1 +1,310 @@
-int main(void){return 77;}
+/* check_account.c - one account's read cycle against an in-process server.
+ *
+ * The server (libmicrohttpd on 127.0.0.1) plays a small, programmable part
+ * of the contract: the token endpoint and two resources. Each test sets
+ * how it behaves, runs cycles through dw_account_read() with a
+ * configuration parsed from collectd.conf text, and checks the requests
+ * the server saw and the values the stand-in recorded. */
+#include "dw_account.h"
+#include "dw_config.h"
+#include "dw_http.h"
+#include "stand_in.h"
+
+#include <check.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECRET "s3cr3t-of-the-test"
+#define INTERVAL ((uint64_t)10 << 30)
+
+static struct MHD_Daemon *server;
+static unsigned short port;
+static atomic_int token_requests, data_requests, token_serial;
+static atomic_int token_status;   /* status of the token endpoint */
+static atomic_int revoked_before; /* tokens with a lower serial get 401 */
+static atomic_int always_401;     /* data requests get 401 whatever */
+static atomic_int latency_ms;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+                             const char *body) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result token_endpoint(struct MHD_Connection *c) {
+  atomic_fetch_add(&token_requests, 1);
+  if (atomic_load(&token_status) != 200)
+    return reply(c, (unsigned)atomic_load(&token_status),
+                 "{\"error\":\"invalid_client\"}");
+  char body[128];
+  snprintf(body, sizeof(body),
+           "{\"access_token\":\"tok%d\",\"expires_in\":3600,"
+           "\"token_type\":\"Bearer\"}",
+           atomic_fetch_add(&token_serial, 1) + 1);
+  return reply(c, 200, body);
+}
+
+static bool authorised(struct MHD_Connection *c) {
+  const char *auth =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  int serial;
+  if (auth == NULL || sscanf(auth, "Bearer tok%d", &serial) != 1)
+    return false;
+  return !atomic_load(&always_401) && serial >= atomic_load(&revoked_before) &&
+         serial <= atomic_load(&token_serial);
+}
+
+static enum MHD_Result data_endpoint(struct MHD_Connection *c,
+                                     const char *url) {
+  atomic_fetch_add(&data_requests, 1);
+  if (atomic_load(&latency_ms) > 0)
+    usleep((useconds_t)atomic_load(&latency_ms) * 1000);
+  if (!authorised(c))
+    return reply(c, 401, "{\"error\":\"invalid_token\"}");
+  if (strstr(url, "/broken/") != NULL)
+    return reply(c, 500, "{\"error\":\"server\"}");
+  if (strstr(url, "/badjson/") != NULL)
+    return reply(c, 200, "{\"value\": 1.5,");
+  if (strstr(url, "/savings") != NULL)
+    return reply(c, 200,
+                 "{\"estimatedConsumption\": 253900, \"estimatedCost\": 101.9,"
+                 " \"fridge\": {\"estimatedConsumption\": 31000}}");
+  return reply(c, 200, "{\"value\": 73.61, \"previousPeriodValueTrend\": -4}");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              const char *version, const char *upload,
+                              size_t *upload_size, void **state) {
+  (void)cls, (void)version, (void)upload;
+  if (*state == NULL) { /* first call: headers only */
+    *state = c;
+    return MHD_YES;
+  }
+  if (*upload_size > 0) { /* the form body; its content is tested elsewhere */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(method, "POST") == 0 && strcmp(url, "/auth/token") == 0)
+    return token_endpoint(c);
+  return data_endpoint(c, url);
+}
+
+static void setup(void) {
+  standin_reset();
+  atomic_store(&token_requests, 0);
+  atomic_store(&data_requests, 0);
+  atomic_store(&token_serial, 0);
+  atomic_store(&token_status, 200);
+  atomic_store(&revoked_before, 0);
+  atomic_store(&always_401, 0);
+  atomic_store(&latency_ms, 0);
+  ck_assert_int_eq(dw_http_global_init(), 0);
+  server = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+      NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
+      &(struct sockaddr_in){.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+      MHD_OPTION_END);
+  ck_assert_ptr_nonnull(server);
+  port = MHD_get_daemon_info(server, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
+static void teardown(void) {
+  MHD_stop_daemon(server);
+  standin_reset();
+}
+
+/* An account from collectd.conf text; extra goes inside <Account>. */
+static dw_account_t *account(const char *extra, const char *meters) {
+  char text[4096];
+  snprintf(text, sizeof(text),
+           "<Account \"a\">\n"
+           "  BaseURL \"http://127.0.0.1:%u\"\n"
+           "  ClientID \"id\"\n"
+           "  ClientSecret \"" SECRET "\"\n"
+           "  Resources \"consumption\" \"savings\"\n"
+           "  Periods \"yesterday\" \"this-month\"\n"
+           "  RefreshInterval \"consumption\" 0\n"
+           "  RefreshInterval \"savings\" 0\n"
+           "  %s\n%s\n"
+           "</Account>\n",
+           port, extra, meters);
+  oconfig_item_t *root = standin_config_parse(text);
+  ck_assert_ptr_nonnull(root);
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
+  standin_config_free(root);
+  ck_assert_uint_eq(cfg.accounts_len, 1);
+  dw_account_t *a = dw_account_create(&cfg.accounts[0]);
+  dw_config_free(&cfg);
+  ck_assert_ptr_nonnull(a);
+  return a;
+}
+
+#define TWO_METERS                                                             \
+  "<Smartmeter \"m1\">\n</Smartmeter>\n<Smartmeter \"m2\">\n</Smartmeter>\n"
+
+static uint64_t cycle_time(int n) { return ((uint64_t)1795000000 + 10u * (unsigned)n) << 30; }
+
+static void assert_meter_values(const char *instance) {
+  const standin_value_t *v = standin_find_value(
+      instance, "digiwatt_energy_kwh", "consumption-yesterday");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_double_eq_tol(v->values[0], 73.61, 1e-9);
+  v = standin_find_value(instance, "digiwatt_trend_percent",
+                         "consumption-this-month");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_double_eq_tol(v->values[0], -4, 1e-9);
+  v = standin_find_value(instance, "digiwatt_energy_kwh", "savings");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_double_eq_tol(v->values[0], 253.9, 1e-9); /* Wh made kWh */
+  v = standin_find_value(instance, "digiwatt_energy_kwh", "savings-fridge");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_double_eq_tol(v->values[0], 31.0, 1e-9);
+}
+
+START_TEST(one_cycle_fetches_the_due_set_with_one_token) {
+  dw_account_t *a = account("", TWO_METERS);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  /* 2 meters x (consumption x 2 periods + savings) */
+  ck_assert_int_eq(atomic_load(&data_requests), 6);
+  ck_assert_int_eq(atomic_load(&token_requests), 1);
+  assert_meter_values("m1");
+  assert_meter_values("m2");
+  ck_assert_uint_eq(standin_values_count(), 2 * (2 * 2 + 3));
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(the_token_is_reused_across_cycles) {
+  dw_account_t *a = account("", TWO_METERS);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), 0);
+  ck_assert_int_eq(atomic_load(&token_requests), 1);
+  ck_assert_int_eq(atomic_load(&data_requests), 18);
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(a_failing_meter_never_stops_another) {
+  dw_account_t *a = account("",
+                            "<Smartmeter \"broken\">\n</Smartmeter>\n"
+                            "<Smartmeter \"badjson\">\n</Smartmeter>\n"
+                            "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  assert_meter_values("m1");
+  ck_assert(standin_log_contains("smartmeter broken: consumption/yesterday: "
+                                 "HTTP status 500"));
+  ck_assert(standin_log_contains("smartmeter badjson"));
+  for (size_t i = 0; i < standin_values_count(); i++) {
+    ck_assert_str_ne(standin_value_at(i)->plugin_instance, "broken");
+    ck_assert_str_ne(standin_value_at(i)->plugin_instance, "badjson");
+  }
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(a_revoked_token_is_renewed_once_and_the_request_retried) {
+  dw_account_t *a = account("", TWO_METERS);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  atomic_store(&revoked_before, 2); /* tok1 is revoked */
+  standin_reset();
+  atomic_store(&data_requests, 0);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
+  ck_assert_int_eq(atomic_load(&data_requests), 12); /* each 401, then 200 */
+  assert_meter_values("m1");
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(a_persistent_401_costs_one_renewal_per_cycle) {
+  dw_account_t *a = account("", TWO_METERS);
+  atomic_store(&always_401, 1);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), -EIO);
+  /* the first token of cycle 0, then one renewal per cycle */
+  ck_assert_int_eq(atomic_load(&token_requests), 4);
+  ck_assert_uint_eq(standin_values_count(), 0);
+  ck_assert(standin_log_contains("HTTP status 401"));
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(refused_credentials_log_once_and_fetch_nothing) {
+  atomic_store(&token_status, 401);
+  dw_account_t *a = account("", TWO_METERS);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(atomic_load(&token_requests), 1);
+  ck_assert_int_eq(atomic_load(&data_requests), 0);
+  ck_assert(standin_log_contains_at(LOG_ERR, "cannot get a token"));
+  ck_assert(standin_log_contains("ClientID"));
+  for (size_t i = 0; i < standin_log_count(); i++)
+    ck_assert_ptr_null(strstr(standin_log_at(i)->text, SECRET));
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(cached_values_go_out_until_the_refresh_is_due) {
+  dw_account_t *a = account("RefreshInterval \"consumption\" 3600\n"
+                            "RefreshInterval \"savings\" 3600\n",
+                            TWO_METERS);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  size_t first = standin_values_count();
+  ck_assert_int_eq(atomic_load(&data_requests), 6);
+  standin_reset();
+  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
+  ck_assert_uint_eq(standin_values_count(), first);
+  const standin_value_t *v =
+      standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(v->time, cycle_time(1)); /* stamped with this cycle */
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(a_cycle_ends_by_its_deadline) {
+  atomic_store(&latency_ms, 3000);
+  dw_account_t *a = account("CycleTimeout 0.3\nTimeout 10\n", TWO_METERS);
+  int64_t start = dw_http_now_ms();
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  int64_t took = dw_http_now_ms() - start;
+  ck_assert_int_lt(took, 2000); /* 0.3 s bound, generous for a noisy box */
+  ck_assert(standin_log_contains("timeout"));
+  dw_account_destroy(a);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("account");
+  TCase *tc = tcase_create("cycle");
+  tcase_set_timeout(tc, 30);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, one_cycle_fetches_the_due_set_with_one_token);
+  tcase_add_test(tc, the_token_is_reused_across_cycles);
+  tcase_add_test(tc, a_failing_meter_never_stops_another);
+  tcase_add_test(tc, a_revoked_token_is_renewed_once_and_the_request_retried);
+  tcase_add_test(tc, a_persistent_401_costs_one_renewal_per_cycle);
+  tcase_add_test(tc, refused_credentials_log_once_and_fetch_nothing);
+  tcase_add_test(tc, cached_values_go_out_until_the_refresh_is_due);
+  tcase_add_test(tc, a_cycle_ends_by_its_deadline);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
