@@ -73,7 +73,8 @@ static int digiwatt_init(void) {
   return status;
 }
 
-void module_register(void) {
+/* The one symbol the .so exports (everything else is built hidden). */
+__attribute__((visibility("default"))) void module_register(void) {
   plugin_register_complex_config(DW_PLUGIN_NAME, digiwatt_config);
   plugin_register_init(DW_PLUGIN_NAME, digiwatt_init);
 }

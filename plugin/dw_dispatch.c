@@ -15,7 +15,8 @@
  * newest month dispatched under it. A slot has a few dozen at most. */
 struct dw_month_mark {
   unsigned series;
-  int month;
+  int month;         /* newest month dispatched */
+  uint64_t sent_at;  /* cycle time of that dispatch */
 };
 
 void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
@@ -62,7 +63,7 @@ static struct dw_month_mark *month_mark(dw_month_memory_t *m, unsigned series) {
     m->marks = marks;
     m->cap = cap;
   }
-  m->marks[m->len] = (struct dw_month_mark){.series = series, .month = 0};
+  m->marks[m->len] = (struct dw_month_mark){.series = series};
   return &m->marks[m->len++];
 }
 
@@ -86,7 +87,11 @@ static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
 }
 
 /* A month value goes out at its month's timestamp only when it is newer
- * than every month already dispatched for the same identifier. */
+ * than every month already dispatched for the same identifier, and at
+ * most one month per identifier and cycle: twelve values of one
+ * identifier at once race in writers (collectd's csv loses the first row
+ * when several write threads create its file together), and a fleet's
+ * backfill is spread over twelve cycles instead of one burst. */
 static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
                           const char *type_instance) {
   char key[2 * DATA_MAX_NAME_LEN];
@@ -94,12 +99,14 @@ static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
   struct dw_month_mark *mark = month_mark(t->memory, dw_name_hash(key));
   if (mark == NULL)
     return -ENOMEM;
-  if (s->month <= mark->month)
+  if (s->month <= mark->month || mark->sent_at == t->time)
     return 0;
   cdtime_t time = TIME_T_TO_CDTIME_T_STATIC(dw_month_start_unix(s->month));
   int status = dispatch_values(t, s, type_instance, time);
-  if (status == 0)
+  if (status == 0) {
     mark->month = s->month;
+    mark->sent_at = t->time;
+  }
   return status;
 }
 

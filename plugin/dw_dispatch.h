@@ -6,9 +6,10 @@
  * plugin_dispatch_values(). Monthly history values go out twice:
  *
  *  - month-stamped (time = 00:00:00 UTC on the 1st of that month), each
- *    (identifier, month) once per daemon run, oldest first, so collectd's
- *    cache never sees a value older than the one before ("value too old");
- *    off with MonthlyHistory false.
+ *    (identifier, month) once per daemon run, oldest first and one month
+ *    per identifier and cycle, so collectd's cache never sees a value
+ *    older than the one before ("value too old") and writers never get a
+ *    burst of one identifier; off with MonthlyHistory false.
  *  - the newest month of each series again as "<type_instance>-latest" at
  *    the cycle's time on every cycle, which is what RRD files can hold. */
 #ifndef DW_DISPATCH_H

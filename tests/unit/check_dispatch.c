@@ -111,26 +111,32 @@ static size_t count_type_instance(const char *ti) {
   return n;
 }
 
-START_TEST(months_go_out_once_at_their_timestamp) {
+START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
   dw_month_memory_t memory = {0};
   dw_dispatch_target_t t = target(NULL, &memory);
 
-  dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
-  ck_assert_uint_eq(count_type_instance("consumption-history"), 12);
-  ck_assert_uint_eq(count_type_instance("consumption-history-latest"), 1);
-  /* oldest first, each at 00:00 UTC on the 1st of its month */
-  const standin_value_t *last = standin_value_at(11);
-  ck_assert_str_eq(last->type_instance, "consumption-history");
-  ck_assert_uint_eq(last->time, (cdtime_t)1790812800 << 30);
-  for (size_t i = 1; i < 12; i++)
-    ck_assert_uint_gt(standin_value_at(i)->time, standin_value_at(i - 1)->time);
-  const standin_value_t *latest =
-      standin_find_value("home", DW_TYPE_ENERGY, "consumption-history-latest");
-  ck_assert_uint_eq(latest->time, NOW);
-  ck_assert_double_eq(latest->values[0], last->values[0]);
+  /* twelve cycles backfill twelve months, oldest first, one per cycle */
+  for (int cycle = 0; cycle < 12; cycle++) {
+    standin_reset();
+    t.time = NOW + (uint64_t)cycle * INTERVAL;
+    dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
+    ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
+    ck_assert_uint_eq(count_type_instance("consumption-history-latest"), 1);
+    const standin_value_t *v =
+        standin_find_value("home", DW_TYPE_ENERGY, "consumption-history");
+    int month = MONTH(2025, 11) + cycle;
+    ck_assert_uint_eq(v->time, (cdtime_t)dw_month_start_unix(month) << 30);
+    ck_assert_double_eq(v->values[0], 100.0 + month % 12);
+    const standin_value_t *latest = standin_find_value(
+        "home", DW_TYPE_ENERGY, "consumption-history-latest");
+    ck_assert_uint_eq(latest->time, t.time);
+    ck_assert_double_eq(latest->values[0], 100.0 + MONTH(2026, 10) % 12);
+  }
+  ck_assert_uint_eq(standin_value_at(0)->time, (cdtime_t)1790812800 << 30);
 
-  /* the next cycle repeats only "-latest": nothing older reaches the cache */
+  /* then only "-latest": nothing older ever reaches collectd's cache */
   standin_reset();
+  t.time += INTERVAL;
   dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
   ck_assert_uint_eq(standin_values_count(), 1);
   ck_assert_str_eq(standin_value_at(0)->type_instance,
@@ -138,6 +144,7 @@ START_TEST(months_go_out_once_at_their_timestamp) {
 
   /* a new month goes out alone */
   standin_reset();
+  t.time += INTERVAL;
   dispatch_history(&t, MONTH(2025, 12), MONTH(2026, 11));
   ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
   ck_assert_uint_eq(standin_value_at(0)->time, (cdtime_t)1793491200 << 30);
@@ -220,7 +227,7 @@ int main(void) {
                       sizeof(ti_cases) / sizeof(ti_cases[0]));
   tcase_add_test(tc, current_value_carries_the_identifier);
   tcase_add_test(tc, performance_is_one_value_list_of_three);
-  tcase_add_test(tc, months_go_out_once_at_their_timestamp);
+  tcase_add_test(tc, months_go_out_once_oldest_first_one_per_cycle);
   tcase_add_test(tc, monthly_history_off_leaves_only_latest);
   tcase_add_test(tc, series_are_remembered_apart);
   tcase_add_test(tc, month_start_is_utc);
