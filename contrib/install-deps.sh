@@ -1,14 +1,10 @@
 #!/bin/sh
 # Installs, from Debian 12's own archive, everything collectd-digiwatt
-# needs to build, test and run its demo. Run as root. Idempotent.
+# needs to build, test and run its demo: the union of contrib/deps/*.txt
+# (one file per area, '#' comments). Run as root. Idempotent.
 set -eu
-PACKAGES="
-  build-essential autoconf automake libtool pkg-config
-  collectd-core collectd-dev
-  libcurl4-openssl-dev libyajl-dev libmicrohttpd-dev check
-  rrdtool python3 valgrind clang llvm libclang-rt-14-dev
-  ca-certificates curl openssl
-"
+here=$(dirname "$0")
+PACKAGES=$(sed 's/#.*//' "$here"/deps/*.txt | tr -s ' \n' '\n' | sort -u)
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' \
@@ -21,6 +17,6 @@ if [ -n "$missing" ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # collectd-core's recommends pull in every plugin's libraries; not needed.
+  # Recommends of collectd-core would pull every plugin's libraries.
   apt-get install -y -qq --no-install-recommends $missing
 fi

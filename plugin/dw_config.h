@@ -17,6 +17,8 @@
 #define DW_DEFAULT_MAX_CONCURRENCY 16
 #define DW_DEFAULT_MAX_BODY (1024 * 1024)
 #define DW_MAX_ID_LEN 256
+#define DW_DEFAULT_BACKOFF_MAX_MS (3600L * 1000)
+#define DW_DEFAULT_FAILURE_THRESHOLD 3
 
 typedef struct dw_meter_cfg {
   char *id;           /* as configured: non-empty, no whitespace */
@@ -48,8 +50,16 @@ typedef struct dw_account_cfg {
   long refresh_ms[DW_RES_COUNT]; /* RefreshInterval per resource */
   uint32_t resources;            /* account default for its meters */
   uint32_t periods;
-  dw_meter_cfg_t *meters;
+  dw_meter_cfg_t *meters; /* the <Smartmeter> blocks */
   size_t meters_len;
+  char *smartmeter_file; /* SmartmeterFile, NULL if none; re-read on change */
+  unsigned shard_index;  /* Shard <index> <count>: this host fetches the */
+  unsigned shard_count;  /* meters with dw_fleet_shard(id, count) == index;
+                            count 0: no sharding */
+  long backoff_max_ms;   /* BackoffMax: cap of the exponential backoff */
+  unsigned failure_threshold; /* FailureThreshold: failed cycles in a row
+                                 before a meter's FAILURE notification */
+  bool self_metrics;     /* SelfMetrics: requests, errors, data age... */
 } dw_account_cfg_t;
 
 typedef struct dw_config {

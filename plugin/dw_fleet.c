@@ -1,0 +1,1 @@
+/* placeholder: dw_fleet.c is being written */
