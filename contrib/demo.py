@@ -153,9 +153,6 @@ def count_files(path):
     return sum(len(files) for _, _, files in os.walk(path))
 
 
-def newest_value(out, instance, type_, ti):
-    rows = lib.csv_rows(out, HOST, instance, type_, ti)
-    return max(rows)[1] if rows else None
 
 
 def resource_of(ti):
@@ -195,8 +192,9 @@ def print_table(out, tables):
     say()
     say("Dispatched identifiers, latest value of each (read from %s):" %
         os.path.join(out, "csv"))
-    say("(plugin \"digiwatt\", host \"%s\"; month-stamped history values show "
-        "their newest month)" % HOST)
+    say("(plugin \"digiwatt\", host \"%s\"; a month-stamped history value "
+        "shows the newest month sent so far: the plugin sends one month per "
+        "series and cycle)" % HOST)
     for meter, instance in METERS:
         by_resource = {}
         for (type_, ti), rows in tables[instance].items():
@@ -257,7 +255,7 @@ def log_problems(out):
 # --- the live view -----------------------------------------------------------
 
 def live_line(out, sim, elapsed):
-    head = "[%3ds] %4d csv files, %4d rrd files" % (
+    head = "[%3ds] %d csv / %d rrd files" % (
         elapsed, count_files(os.path.join(out, "csv")),
         count_files(os.path.join(out, "rrd")))
     try:
@@ -266,10 +264,12 @@ def live_line(out, sim, elapsed):
         pass
     parts = [head]
     for meter, instance in METERS:
-        v = newest_value(out, instance, "digiwatt_energy_kwh",
-                         "consumption-yesterday")
-        parts.append("%s consumption-yesterday %s" %
-                     (instance, "-" if v is None else "%g kWh" % v[0]))
+        # One csv row per cycle: the count shows the cycles arriving.
+        rows = lib.csv_rows(out, HOST, instance, "digiwatt_energy_kwh",
+                            "consumption-yesterday")
+        parts.append("%s %s" % (instance, "%g kWh, %d row%s" % (
+            max(rows)[1][0], len(rows), "" if len(rows) == 1 else "s")
+            if rows else "-"))
     return " | ".join(parts)
 
 
@@ -553,6 +553,9 @@ def run(args):
         say("meters:    %s; running %g s (DEMO_SECONDS), Ctrl-C stops "
             "earlier" % (", ".join("%s as \"%s\"" % m for m in METERS),
                          args.seconds))
+        say("every %d s: files written, requests the simulator served, and "
+            "per meter the newest consumption-yesterday with its csv row "
+            "count" % INTERVAL_S)
         watch(out, proc, sim, args.seconds)
     except KeyboardInterrupt:
         say("\ninterrupted")
@@ -571,7 +574,7 @@ def run(args):
     errors, warnings = log_problems(out)
     missing = check_arrival(tables)
     paths = []
-    if all(tables.values()):
+    if not missing:  # every graph has its RRD files
         say()
         paths = draw_graphs(out, tables, start - INTERVAL_S, end)
         for path in paths:

@@ -181,7 +181,10 @@ class Simulator:
         self.proc = subprocess.Popen(
             [SIM, "--port", "0", "--port-file", port_file, "--client-id",
              client_id, "--client-secret", client_secret, *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT,
+            # its own session: a Ctrl-C meant for the demo or a test must
+            # not reach it before collectd has stopped
+            start_new_session=True)
         deadline = time.time() + 10
         while time.time() < deadline:
             if os.path.exists(port_file) and open(port_file).read().strip():
