@@ -6,6 +6,7 @@
  * range) so that adding one is one line. The client secret is never
  * printed, and is wiped before its memory goes back to the allocator. */
 #include "dw_config.h"
+#include "dw_fleet.h"
 #include "dw_name.h"
 #include "dw_url.h"
 
@@ -35,6 +36,9 @@
 #define CFG_SHOWN_SIZE (4 * CFG_SHOWN_MAX + 4)
 #define CFG_ACCOUNT_WHERE_SIZE (CFG_SHOWN_SIZE + 16) /* <Account "name"> */
 #define CFG_WHERE_SIZE (2 * CFG_SHOWN_SIZE + 64)     /* ... <Smartmeter "ID"> */
+#define CFG_REF_WHERE_SIZE (3 * CFG_SHOWN_SIZE + 64) /* ... file "ID" */
+#define CFG_FLEET_ERR_SIZE 512 /* a SmartmeterFile's error message */
+#define CFG_CLASHES_SHOWN 50   /* instance clashes logged one by one */
 #define CFG_DEFAULT_TOKEN_PATH "/auth/token"
 
 /* --- logging ------------------------------------------------------------ */
@@ -218,6 +222,7 @@ typedef enum cfg_kind {
   CFG_PERIODS,   /* uint32_t bits of dw_period_t */
   CFG_PATH,      /* account only: Path "resource" "template" */
   CFG_REFRESH,   /* account only: RefreshInterval "resource" seconds */
+  CFG_SHARD,     /* account only: Shard index count */
   CFG_METER,     /* account only: a <Smartmeter> block */
 } cfg_kind_t;
 
@@ -254,6 +259,11 @@ static const cfg_option_t account_options[] = {
     {"Path", CFG_PATH, 0, 0, 0},
     {"RefreshInterval", CFG_REFRESH, 0, 0, 31 * 86400},
     {"Smartmeter", CFG_METER, 0, 0, 0},
+    {"SmartmeterFile", CFG_STRING, ACCOUNT(smartmeter_file), 1, PATH_MAX},
+    {"Shard", CFG_SHARD, 0, 1, 1024}, /* min and max of the count */
+    {"BackoffMax", CFG_SECONDS, ACCOUNT(backoff_max_ms), 1, 86400},
+    {"FailureThreshold", CFG_UNSIGNED, ACCOUNT(failure_threshold), 1, 1000},
+    {"SelfMetrics", CFG_BOOL, ACCOUNT(self_metrics), 0, 0},
 };
 
 static const cfg_option_t meter_options[] = {
@@ -509,6 +519,40 @@ static int account_refresh(account_ctx_t *ctx, const cfg_option_t *o,
   return 0;
 }
 
+static bool cfg_is_whole(double x) { return isfinite(x) && x == floor(x); }
+
+/* Shard index count: this host fetches the account's meters whose
+ * dw_fleet_shard(id, count) is index; the count is checked first, as the
+ * index's range depends on it. */
+static int account_shard(account_ctx_t *ctx, const cfg_option_t *o,
+                         const oconfig_item_t *opt) {
+  if (opt->values_num != 2 || opt->values[0].type != OCONFIG_TYPE_NUMBER ||
+      opt->values[1].type != OCONFIG_TYPE_NUMBER) {
+    cfg_error(ctx->where, "%s needs two numbers: an index and a count",
+              opt->key);
+    return -EINVAL;
+  }
+  double index = opt->values[0].value.number;
+  double count = opt->values[1].value.number;
+  if (!cfg_is_whole(count) || count < o->min || count > o->max) {
+    cfg_error(ctx->where,
+              "%s: the count must be a whole number from %.15g to %.15g "
+              "(got %.15g)",
+              opt->key, o->min, o->max, count);
+    return -EINVAL;
+  }
+  if (!cfg_is_whole(index) || index < 0 || index >= count) {
+    cfg_error(ctx->where,
+              "%s: the index must be a whole number from 0 to %.15g, one "
+              "less than the count (got %.15g)",
+              opt->key, count - 1, index);
+    return -EINVAL;
+  }
+  ctx->a->shard_index = (unsigned)index;
+  ctx->a->shard_count = (unsigned)count;
+  return 0;
+}
+
 static int account_option(account_ctx_t *ctx, const oconfig_item_t *opt) {
   const cfg_option_t *o =
       cfg_find(account_options,
@@ -520,6 +564,8 @@ static int account_option(account_ctx_t *ctx, const oconfig_item_t *opt) {
     return account_path(ctx, opt);
   case CFG_REFRESH:
     return account_refresh(ctx, o, opt);
+  case CFG_SHARD:
+    return account_shard(ctx, o, opt);
   case CFG_METER:
     return meter_parse(ctx, opt);
   default:
@@ -749,15 +795,52 @@ static int account_finish_defaults(account_ctx_t *ctx) {
   return 0;
 }
 
+/* Reads a SmartmeterFile and logs why it is bad. 0, -EINVAL or -ENOMEM. */
+static int cfg_load_fleet(const char *where, const char *path,
+                          dw_fleet_t *fleet) {
+  dw_fleet_stamp_t stamp;
+  char err[CFG_FLEET_ERR_SIZE];
+  int status = dw_fleet_load(path, fleet, &stamp, err, sizeof(err));
+  if (status == 0)
+    return 0;
+  char shown[CFG_SHOWN_SIZE];
+  cfg_error(where, "SmartmeterFile \"%s\": %s", cfg_shown(shown, path), err);
+  return status == -ENOMEM ? -ENOMEM : -EINVAL;
+}
+
+/* An account needs a meter, from a <Smartmeter> block or its
+ * SmartmeterFile. The file is read here so that its mistakes stop
+ * collectd's start like any other; its meters are not kept, because the
+ * account reads the file itself (again whenever it changes). */
+static int account_finish_meters(account_ctx_t *ctx) {
+  const char *path = ctx->a->smartmeter_file;
+  dw_fleet_t fleet = {0};
+  if (path != NULL) {
+    int status = cfg_load_fleet(ctx->where, path, &fleet);
+    if (status != 0)
+      return status;
+  }
+  size_t listed = fleet.len;
+  dw_fleet_free(&fleet);
+  if (ctx->meter_blocks > 0 || listed > 0)
+    return 0;
+  char shown[CFG_SHOWN_SIZE];
+  if (path != NULL)
+    cfg_error(ctx->where,
+              "no smartmeter configured: SmartmeterFile \"%s\" lists none "
+              "and there is no <Smartmeter> block",
+              cfg_shown(shown, path));
+  else
+    cfg_error(ctx->where, "no smartmeter configured: add a <Smartmeter "
+                          "\"ID\"> block or a SmartmeterFile");
+  return -EINVAL;
+}
+
 static int account_finish(account_ctx_t *ctx) {
   int status = account_finish_required(ctx);
   if (ctx->a->base_url != NULL)
     status = cfg_worse(status, account_finish_urls(ctx));
-  if (ctx->meter_blocks == 0) {
-    cfg_error(ctx->where, "no smartmeter configured: add a <Smartmeter "
-                          "\"ID\"> block");
-    status = -EINVAL;
-  }
+  status = cfg_worse(status, account_finish_meters(ctx));
   if (status != 0)
     return status;
   return account_finish_defaults(ctx);
@@ -773,6 +856,9 @@ static void account_defaults(dw_account_cfg_t *a) {
       .verify_peer = true,
       .verify_host = true,
       .monthly_history = true,
+      .backoff_max_ms = DW_DEFAULT_BACKOFF_MAX_MS,
+      .failure_threshold = DW_DEFAULT_FAILURE_THRESHOLD,
+      .self_metrics = true,
   };
   for (int r = 0; r < DW_RES_COUNT; r++)
     a->refresh_ms[r] = 1000L * dw_resource_info((dw_resource_t)r)->refresh_s;
@@ -881,40 +967,162 @@ int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
 /* --- the whole configuration -----------------------------------------------
  */
 
-/* Finds the first meter before (ai, mi) with the same plugin instance. */
-static bool config_earlier_instance(const dw_config_t *cfg, size_t ai,
-                                    size_t mi, size_t *aj, size_t *mj) {
-  const char *instance = cfg->accounts[ai].meters[mi].instance;
-  for (size_t a = 0; a <= ai; a++) {
-    size_t end = a == ai ? mi : cfg->accounts[a].meters_len;
-    for (size_t m = 0; m < end; m++) {
-      if (strcmp(cfg->accounts[a].meters[m].instance, instance) == 0) {
-        *aj = a;
-        *mj = m;
-        return true;
-      }
-    }
-  }
-  return false;
+/* One meter as the instance check sees it: a <Smartmeter> block, or a
+ * line of a SmartmeterFile that no block of the same account overrides. */
+typedef struct cfg_meter_ref {
+  const char *instance;
+  const char *id;
+  size_t account;
+  bool from_file;
+  char safe[CFG_NAME_MAX + 1];       /* a file meter's default instance */
+  const struct cfg_meter_ref *first; /* the earlier one with this instance */
+} cfg_meter_ref_t;
+
+static int cfg_compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int config_check_instances(const dw_config_t *cfg, size_t ai) {
+/* By instance, and in configuration order among equal instances. */
+static int cfg_compare_refs(const void *a, const void *b) {
+  const cfg_meter_ref_t *x = *(const cfg_meter_ref_t *const *)a;
+  const cfg_meter_ref_t *y = *(const cfg_meter_ref_t *const *)b;
+  int order = strcmp(x->instance, y->instance);
+  return order != 0 ? order : (x > y) - (x < y);
+}
+
+/* Appends account ai's meters to refs: its blocks, then the lines of its
+ * file whose ID no block has (the block wins). ids holds room for the
+ * block IDs, sorted here to look them up. */
+static void config_add_refs(const dw_config_t *cfg, size_t ai,
+                            const dw_fleet_t *fleet, const char **ids,
+                            cfg_meter_ref_t *refs, size_t *len) {
   const dw_account_cfg_t *a = &cfg->accounts[ai];
-  int status = 0;
-  for (size_t mi = 0; mi < a->meters_len; mi++) {
-    size_t aj, mj;
-    if (!config_earlier_instance(cfg, ai, mi, &aj, &mj))
-      continue;
-    char name[CFG_SHOWN_SIZE], id[CFG_SHOWN_SIZE], where[CFG_WHERE_SIZE];
-    snprintf(where, sizeof(where), "<Account \"%s\"> <Smartmeter \"%s\">",
-             cfg_shown(name, a->name), cfg_shown(id, a->meters[mi].id));
-    cfg_error(where,
-              "plugin instance \"%s\" is already used by <Account "
-              "\"%s\"> <Smartmeter \"%s\">; give one of them another Instance",
-              a->meters[mi].instance, cfg_shown(name, cfg->accounts[aj].name),
-              cfg_shown(id, cfg->accounts[aj].meters[mj].id));
-    status = -EINVAL;
+  for (size_t m = 0; m < a->meters_len; m++) {
+    ids[m] = a->meters[m].id;
+    refs[(*len)++] = (cfg_meter_ref_t){.instance = a->meters[m].instance,
+                                       .id = a->meters[m].id,
+                                       .account = ai};
   }
+  qsort(ids, a->meters_len, sizeof(*ids), cfg_compare_strings);
+  for (size_t e = 0; e < fleet->len; e++) {
+    const dw_fleet_entry_t *entry = &fleet->entries[e];
+    if (bsearch(&entry->id, ids, a->meters_len, sizeof(*ids),
+                cfg_compare_strings) != NULL)
+      continue;
+    cfg_meter_ref_t *ref = &refs[(*len)++];
+    *ref = (cfg_meter_ref_t){.instance = entry->instance,
+                             .id = entry->id,
+                             .account = ai,
+                             .from_file = true};
+    if (ref->instance == NULL) {
+      dw_name_safe(ref->safe, sizeof(ref->safe), entry->id);
+      ref->instance = ref->safe;
+    }
+  }
+}
+
+/* "<Account "a"> <Smartmeter "ID">" or "<Account "a"> SmartmeterFile
+ * "/path" meter "ID"", for a log line. */
+static const char *config_ref_where(char out[CFG_REF_WHERE_SIZE],
+                                    const dw_config_t *cfg,
+                                    const cfg_meter_ref_t *ref) {
+  const dw_account_cfg_t *a = &cfg->accounts[ref->account];
+  char name[CFG_SHOWN_SIZE], id[CFG_SHOWN_SIZE], path[CFG_SHOWN_SIZE];
+  cfg_shown(name, a->name);
+  cfg_shown(id, ref->id);
+  if (ref->from_file)
+    snprintf(out, CFG_REF_WHERE_SIZE,
+             "<Account \"%s\"> SmartmeterFile \"%s\" meter \"%s\"", name,
+             cfg_shown(path, a->smartmeter_file), id);
+  else
+    snprintf(out, CFG_REF_WHERE_SIZE, "<Account \"%s\"> <Smartmeter \"%s\">",
+             name, id);
+  return out;
+}
+
+/* Logs each meter whose plugin instance an earlier meter already has
+ * (sorting finds them in n log n: a fleet file may list many thousands),
+ * in configuration order, and at most CFG_CLASHES_SHOWN of them. */
+static int config_report_clashes(const dw_config_t *cfg, cfg_meter_ref_t *refs,
+                                 size_t len, const cfg_meter_ref_t **sorted) {
+  for (size_t i = 0; i < len; i++)
+    sorted[i] = &refs[i];
+  qsort(sorted, len, sizeof(*sorted), cfg_compare_refs);
+  for (size_t i = 1; i < len; i++) {
+    if (strcmp(sorted[i]->instance, sorted[i - 1]->instance) == 0)
+      refs[sorted[i] - refs].first =
+          sorted[i - 1]->first ? sorted[i - 1]->first : sorted[i - 1];
+  }
+  size_t clashes = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (refs[i].first == NULL || ++clashes > CFG_CLASHES_SHOWN)
+      continue;
+    char where[CFG_REF_WHERE_SIZE], other[CFG_REF_WHERE_SIZE];
+    cfg_error(config_ref_where(where, cfg, &refs[i]),
+              "plugin instance \"%s\" is already used by %s; give one of "
+              "them another Instance",
+              refs[i].instance, config_ref_where(other, cfg, refs[i].first));
+  }
+  if (clashes > CFG_CLASHES_SHOWN)
+    cfg_error("<Plugin digiwatt>", "%zu more plugin instance clashes",
+              clashes - CFG_CLASHES_SHOWN);
+  return clashes > 0 ? -EINVAL : 0;
+}
+
+/* Reads every account's SmartmeterFile into fleets (one per account) and
+ * counts the meters: all of them, and the most blocks of one account. */
+static int config_load_fleets(const dw_config_t *cfg, dw_fleet_t *fleets,
+                              size_t *total, size_t *most_blocks) {
+  int status = 0;
+  for (size_t i = 0; i < cfg->accounts_len; i++) {
+    const dw_account_cfg_t *a = &cfg->accounts[i];
+    char where[CFG_ACCOUNT_WHERE_SIZE], shown[CFG_SHOWN_SIZE];
+    snprintf(where, sizeof(where), "<Account \"%s\">",
+             cfg_shown(shown, a->name));
+    if (a->smartmeter_file != NULL)
+      status = cfg_worse(status,
+                         cfg_load_fleet(where, a->smartmeter_file, &fleets[i]));
+    *total += a->meters_len + fleets[i].len;
+    if (a->meters_len > *most_blocks)
+      *most_blocks = a->meters_len;
+  }
+  return status;
+}
+
+/* Plugin instances are unique across every account, counting the meters
+ * of the SmartmeterFiles (read again here: validation sees the whole
+ * configuration, which collectd may hand over in several blocks). A file
+ * that cannot be read is logged and counts as empty. */
+static int config_check_instances(const dw_config_t *cfg) {
+  if (cfg->accounts_len == 0)
+    return 0;
+  dw_fleet_t *fleets = calloc(cfg->accounts_len, sizeof(*fleets));
+  cfg_meter_ref_t *refs = NULL;
+  const cfg_meter_ref_t **sorted = NULL;
+  const char **ids = NULL;
+  size_t total = 0, most_blocks = 0, len = 0;
+  if (fleets == NULL)
+    return cfg_oom("<Plugin digiwatt>");
+  int status = config_load_fleets(cfg, fleets, &total, &most_blocks);
+  if (status == -ENOMEM)
+    goto fail;
+  refs = malloc((total ? total : 1) * sizeof(*refs));
+  sorted = malloc((total ? total : 1) * sizeof(*sorted));
+  ids = malloc((most_blocks ? most_blocks : 1) * sizeof(*ids));
+  if (refs == NULL || sorted == NULL || ids == NULL) {
+    status = cfg_oom("<Plugin digiwatt>");
+    goto fail;
+  }
+  for (size_t i = 0; i < cfg->accounts_len; i++)
+    config_add_refs(cfg, i, &fleets[i], ids, refs, &len);
+  status = cfg_worse(status, config_report_clashes(cfg, refs, len, sorted));
+fail:
+  for (size_t i = 0; i < cfg->accounts_len; i++)
+    dw_fleet_free(&fleets[i]);
+  free(fleets);
+  free(refs);
+  free(sorted);
+  free(ids);
   return status;
 }
 
@@ -933,9 +1141,8 @@ int dw_config_validate(const dw_config_t *cfg) {
         break;
       }
     }
-    status = cfg_worse(status, config_check_instances(cfg, i));
   }
-  return status;
+  return cfg_worse(status, config_check_instances(cfg));
 }
 
 void dw_account_cfg_free(dw_account_cfg_t *a) {
@@ -950,6 +1157,7 @@ void dw_account_cfg_free(dw_account_cfg_t *a) {
   free(a->ca_cert);
   free(a->client_cert);
   free(a->client_key);
+  free(a->smartmeter_file);
   for (int r = 0; r < DW_RES_COUNT; r++)
     free(a->paths[r]);
   for (size_t i = 0; i < a->meters_len; i++)

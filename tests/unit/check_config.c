@@ -24,6 +24,26 @@
 
 static char tmp_dir[64];
 
+/* SmartmeterFiles the tests name as "@DIR@/<name>". */
+static const struct {
+  const char *name;
+  const char *content;
+} fleet_files[] = {
+    {"fleet", "# the fleet\nf1\nf2 two\r\n\nm home2 # also a block\n"},
+    {"fleet-empty", "# nothing yet\n\n"},
+    {"fleet-bad", "f1\nf2\nf3 not.an.instance\n"},
+    {"fleet-m9", "m9\n"},
+    {"fleet-block-clash", "other m\n"},
+    {"fleet-self-clash", "a shared\nshared\n"},
+    {"fleet-many-clashes",
+     "s00 x\ns01 x\ns02 x\ns03 x\ns04 x\ns05 x\ns06 x\ns07 x\ns08 x\ns09 x\n"
+     "s10 x\ns11 x\ns12 x\ns13 x\ns14 x\ns15 x\ns16 x\ns17 x\ns18 x\ns19 x\n"
+     "s20 x\ns21 x\ns22 x\ns23 x\ns24 x\ns25 x\ns26 x\ns27 x\ns28 x\ns29 x\n"
+     "s30 x\ns31 x\ns32 x\ns33 x\ns34 x\ns35 x\ns36 x\ns37 x\ns38 x\ns39 x\n"
+     "s40 x\ns41 x\ns42 x\ns43 x\ns44 x\ns45 x\ns46 x\ns47 x\ns48 x\ns49 x\n"
+     "s50 x\ns51 x\ns52 x\ns53 x\ns54 x\ns55 x\ns56 x\ns57 x\ns58 x\ns59 x\n"},
+};
+
 static void write_file(const char *name, const char *content, mode_t mode) {
   char path[128];
   snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
@@ -55,6 +75,8 @@ static void files_setup(void) {
   memset(long_line, 'x', sizeof(long_line) - 1);
   long_line[sizeof(long_line) - 1] = '\0';
   write_file("long-line", long_line, 0600);
+  for (size_t i = 0; i < sizeof(fleet_files) / sizeof(fleet_files[0]); i++)
+    write_file(fleet_files[i].name, fleet_files[i].content, 0644);
 }
 
 static void files_teardown(void) {
@@ -63,6 +85,8 @@ static void files_teardown(void) {
   remove_file("empty");
   remove_file("blank-line");
   remove_file("long-line");
+  for (size_t i = 0; i < sizeof(fleet_files) / sizeof(fleet_files[0]); i++)
+    remove_file(fleet_files[i].name);
   rmdir(tmp_dir);
 }
 
@@ -169,6 +193,14 @@ START_TEST(test_minimal) {
   ck_assert_ptr_null(a->ca_cert);
   ck_assert_ptr_null(a->client_cert);
   ck_assert_ptr_null(a->client_key);
+  ck_assert_ptr_null(a->smartmeter_file);
+  ck_assert_uint_eq(a->shard_index, 0);
+  ck_assert_uint_eq(a->shard_count, 0);
+  ck_assert_int_eq(a->backoff_max_ms, DW_DEFAULT_BACKOFF_MAX_MS);
+  ck_assert_int_eq(a->backoff_max_ms, 3600000);
+  ck_assert_uint_eq(a->failure_threshold, DW_DEFAULT_FAILURE_THRESHOLD);
+  ck_assert_uint_eq(a->failure_threshold, 3);
+  ck_assert(a->self_metrics);
   assert_default_paths(a);
   assert_default_refresh(a);
   ck_assert_uint_eq(a->resources, DW_RES_ALL);
@@ -685,6 +717,79 @@ static const bad_case_t bad_cases[] = {
     {GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFile \"@DIR@\"\n",
      {"is not a regular file"},
      NULL},
+    /* SmartmeterFile */
+    {GOOD "  SmartmeterFile \"\"\n",
+     {"SmartmeterFile must not be empty"},
+     NULL},
+    {GOOD "  SmartmeterFile 1\n", {"SmartmeterFile needs one string"}, NULL},
+    {GOOD "  SmartmeterFile \"@DIR@/missing\"\n",
+     {"<Account \"main\">: SmartmeterFile \"",
+      "/missing\": cannot open: No such file"},
+     NULL},
+    {GOOD "  SmartmeterFile \"@DIR@\"\n",
+     {"<Account \"main\">: SmartmeterFile \"", "\": not a regular file"},
+     NULL},
+    {GOOD "  SmartmeterFile \"@DIR@/fleet-bad\"\n",
+     {"<Account \"main\">: SmartmeterFile \"",
+      "/fleet-bad\": line 3: the instance \"not.an.instance\" must be"},
+     NULL},
+    {GOOD_URL GOOD_ID GOOD_SECRET "  SmartmeterFile \"@DIR@/fleet-empty\"\n",
+     {"<Account \"main\">: no smartmeter configured: SmartmeterFile \"",
+      "/fleet-empty\" lists none and there is no <Smartmeter> block"},
+     NULL},
+    {GOOD_URL GOOD_ID GOOD_SECRET,
+     {"<Account \"main\">: no smartmeter configured: add a <Smartmeter "
+      "\"ID\"> block or a SmartmeterFile"},
+     NULL},
+    {GOOD "  SmartmeterFile \"@DIR@/fleet-block-clash\"\n",
+     {"<Account \"main\"> SmartmeterFile \"",
+      "/fleet-block-clash\" meter \"other\": plugin instance \"m\" is "
+      "already used by <Account \"main\"> <Smartmeter \"m\">"},
+     NULL},
+    {GOOD_URL GOOD_ID GOOD_SECRET
+     "  SmartmeterFile \"@DIR@/fleet-self-clash\"\n",
+     {"/fleet-self-clash\" meter \"shared\": plugin instance \"shared\" is "
+      "already used by <Account \"main\"> SmartmeterFile \"",
+      "/fleet-self-clash\" meter \"a\""},
+     NULL},
+    /* Shard */
+    {GOOD "  Shard 1\n",
+     {"Shard needs two numbers: an index and a count"},
+     NULL},
+    {GOOD "  Shard 0 1 2\n", {"Shard needs two numbers"}, NULL},
+    {GOOD "  Shard \"0\" 2\n", {"Shard needs two numbers"}, NULL},
+    {GOOD "  Shard 0 0\n",
+     {"Shard: the count must be a whole number from 1 to 1024 (got 0)"},
+     NULL},
+    {GOOD "  Shard 0 1025\n",
+     {"the count must be a whole number", "1025"},
+     NULL},
+    {GOOD "  Shard 0 2.5\n", {"the count must be a whole number", "2.5"}, NULL},
+    {GOOD "  Shard 2 2\n",
+     {"Shard: the index must be a whole number from 0 to 1, one less than "
+      "the count (got 2)"},
+     NULL},
+    {GOOD "  Shard -1 2\n", {"the index must be a whole number", "-1"}, NULL},
+    {GOOD "  Shard 0.5 2\n", {"the index must be a whole number", "0.5"}, NULL},
+    /* BackoffMax, FailureThreshold, SelfMetrics */
+    {GOOD "  BackoffMax 0.5\n",
+     {"BackoffMax must be between 1 and 86400"},
+     NULL},
+    {GOOD "  BackoffMax 86401\n",
+     {"BackoffMax must be between 1 and 86400"},
+     NULL},
+    {GOOD "  BackoffMax \"60\"\n", {"BackoffMax needs one number"}, NULL},
+    {GOOD "  FailureThreshold 0\n",
+     {"FailureThreshold must be between 1 and 1000"},
+     NULL},
+    {GOOD "  FailureThreshold 1001\n",
+     {"FailureThreshold must be between 1 and 1000"},
+     NULL},
+    {GOOD "  FailureThreshold 2.5\n",
+     {"FailureThreshold needs a whole number"},
+     NULL},
+    {GOOD "  SelfMetrics \"no\"\n", {"SelfMetrics needs one boolean"}, NULL},
+    {GOOD "  SelfMetrics\n", {"SelfMetrics needs one boolean"}, NULL},
 };
 
 /* Wraps a bad case's options in <Plugin digiwatt> <Account "main">. */
@@ -697,6 +802,157 @@ static char *bad_text(const char *options) {
   snprintf(text, size, "%s%s%s", head, options, tail);
   return text;
 }
+
+/* --- fleets: SmartmeterFile, Shard and the wave 2 options ----------------- */
+
+/* An account whose meters all come from a file, with every new option
+ * away from its default. The file's meters are not copied. */
+START_TEST(test_fleet_options) {
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(parse_text("<Plugin digiwatt>\n"
+                              " <Account \"fleet\">\n"
+                              "  BaseURL \"https://api.example\"\n"
+                              "  ClientID \"id\"\n"
+                              "  ClientSecret \"" SECRET "\"\n"
+                              "  SmartmeterFile \"@DIR@/missing\"\n"
+                              "  SmartmeterFile \"@DIR@/fleet\"\n"
+                              "  Shard 2 3\n"
+                              "  BackoffMax 60\n"
+                              "  FailureThreshold 5\n"
+                              "  SelfMetrics false\n"
+                              " </Account>\n"
+                              "</Plugin>\n",
+                              &cfg),
+                   0);
+  ck_assert_uint_eq(standin_log_count(), 0);
+  const dw_account_cfg_t *a = &cfg.accounts[0];
+  char path[128];
+  snprintf(path, sizeof(path), "%s/fleet", tmp_dir);
+  ck_assert_str_eq(a->smartmeter_file, path);
+  ck_assert_uint_eq(a->meters_len, 0);
+  ck_assert_ptr_null(a->meters);
+  ck_assert_uint_eq(a->shard_index, 2);
+  ck_assert_uint_eq(a->shard_count, 3);
+  ck_assert_int_eq(a->backoff_max_ms, 60000);
+  ck_assert_uint_eq(a->failure_threshold, 5);
+  ck_assert(!a->self_metrics);
+  assert_default_refresh(a);
+  dw_config_free(&cfg);
+}
+END_TEST
+
+/* The ends of each range, and a meter ID in both the file and a block:
+ * the block wins, so the file's Instance ("home2") is not in use and
+ * another account may have it. */
+START_TEST(test_fleet_with_blocks) {
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(parse_text("<Plugin digiwatt>\n"
+                              " <Account \"a\">\n"
+                              "  BaseURL \"https://api.example\"\n"
+                              "  ClientID \"id\"\n"
+                              "  ClientSecret \"" SECRET "\"\n"
+                              "  SmartmeterFile \"@DIR@/fleet\"\n"
+                              "  <Smartmeter \"m\">\n"
+                              "   Instance \"home\"\n"
+                              "  </Smartmeter>\n"
+                              "  Shard 0 1\n"
+                              "  BackoffMax 86400\n"
+                              "  FailureThreshold 1000\n"
+                              "  SelfMetrics true\n"
+                              " </Account>\n"
+                              " <Account \"b\">\n"
+                              "  BaseURL \"https://api.example\"\n"
+                              "  ClientID \"id\"\n"
+                              "  ClientSecret \"" SECRET "\"\n"
+                              "  <Smartmeter \"x\">\n"
+                              "   Instance \"home2\"\n"
+                              "  </Smartmeter>\n"
+                              "  Shard 1023 1024\n"
+                              "  BackoffMax 1\n"
+                              "  FailureThreshold 1\n"
+                              " </Account>\n"
+                              "</Plugin>\n",
+                              &cfg),
+                   0);
+  ck_assert_uint_eq(standin_log_count(), 0);
+  const dw_account_cfg_t *a = &cfg.accounts[0], *b = &cfg.accounts[1];
+  ck_assert_uint_eq(a->meters_len, 1);
+  ck_assert_str_eq(a->meters[0].instance, "home");
+  ck_assert_uint_eq(a->shard_index, 0);
+  ck_assert_uint_eq(a->shard_count, 1);
+  ck_assert_int_eq(a->backoff_max_ms, 86400000);
+  ck_assert_uint_eq(a->failure_threshold, 1000);
+  ck_assert(a->self_metrics);
+  ck_assert_ptr_null(b->smartmeter_file);
+  ck_assert_uint_eq(b->shard_index, 1023);
+  ck_assert_uint_eq(b->shard_count, 1024);
+  ck_assert_int_eq(b->backoff_max_ms, 1000);
+  ck_assert_uint_eq(b->failure_threshold, 1);
+  ck_assert(b->self_metrics);
+  dw_config_free(&cfg);
+}
+END_TEST
+
+/* A file meter's default instance clashes with another account's block,
+ * in either order and across <Plugin> blocks; nothing is added. */
+START_TEST(test_fleet_clash_across_accounts) {
+  static const char file_account[] = "<Plugin digiwatt>\n"
+                                     " <Account \"a\">\n"
+                                     "  BaseURL \"https://api.example\"\n"
+                                     "  ClientID \"id\"\n"
+                                     "  ClientSecret \"" SECRET "\"\n"
+                                     "  SmartmeterFile \"@DIR@/fleet-m9\"\n"
+                                     " </Account>\n"
+                                     "</Plugin>\n";
+  char want[256];
+  snprintf(want, sizeof(want),
+           "<Account \"b\"> <Smartmeter \"m9\">: plugin instance \"m9\" is "
+           "already used by <Account \"a\"> SmartmeterFile \"%s/fleet-m9\" "
+           "meter \"m9\"; give one of them another Instance",
+           tmp_dir);
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(parse_text(file_account, &cfg), 0);
+  ck_assert_int_eq(parse_text(ACCOUNT_BLOCK("b", "m9"), &cfg), -EINVAL);
+  ck_assert_msg(standin_log_contains_at(LOG_ERR, want), "want %s", want);
+  ck_assert_uint_eq(standin_log_count(), 1);
+  ck_assert_uint_eq(cfg.accounts_len, 1);
+  dw_config_free(&cfg);
+
+  /* The block first: the file's meter is the later one. */
+  standin_reset();
+  ck_assert_int_eq(parse_text(ACCOUNT_BLOCK("b", "m9"), &cfg), 0);
+  ck_assert_int_eq(parse_text(file_account, &cfg), -EINVAL);
+  snprintf(want, sizeof(want),
+           "<Account \"a\"> SmartmeterFile \"%s/fleet-m9\" meter \"m9\": "
+           "plugin instance \"m9\" is already used by <Account \"b\"> "
+           "<Smartmeter \"m9\">",
+           tmp_dir);
+  ck_assert_msg(standin_log_contains_at(LOG_ERR, want), "want %s", want);
+  ck_assert_uint_eq(cfg.accounts_len, 1);
+  ck_assert_str_eq(cfg.accounts[0].name, "b");
+  assert_no_secret_logged();
+  assert_every_line_prefixed();
+  dw_config_free(&cfg);
+}
+END_TEST
+
+/* Sixty meters of one file share an instance: fifty lines, then a count. */
+START_TEST(test_fleet_many_clashes) {
+  dw_config_t cfg = {0};
+  char *text = bad_text(GOOD_URL GOOD_ID GOOD_SECRET
+                        "  SmartmeterFile \"@DIR@/fleet-many-clashes\"\n");
+  ck_assert_int_eq(parse_text(text, &cfg), -EINVAL);
+  free(text);
+  ck_assert_uint_eq(standin_log_count(), 51);
+  ck_assert(standin_log_contains_at(LOG_ERR, "meter \"s01\": plugin instance "
+                                             "\"x\" is already used by"));
+  ck_assert(standin_log_contains_at(LOG_ERR, "meter \"s50\": plugin instance"));
+  ck_assert(!standin_log_contains("meter \"s51\": plugin instance"));
+  ck_assert(standin_log_contains_at(
+      LOG_ERR, "<Plugin digiwatt>: 9 more plugin instance clashes"));
+  ck_assert_ptr_null(cfg.accounts);
+}
+END_TEST
 
 START_TEST(test_bad_table) {
   const bad_case_t *c = &bad_cases[_i];
@@ -957,6 +1213,9 @@ static Suite *config_suite(void) {
   tcase_add_test(good, test_case_insensitive_names);
   tcase_add_test(good, test_last_wins);
   tcase_add_test(good, test_empty_block_and_null);
+  tcase_add_test(good, test_fleet_options);
+  tcase_add_test(good, test_fleet_with_blocks);
+  tcase_add_test(good, test_fleet_clash_across_accounts);
   suite_add_tcase(s, good);
 
   TCase *bad = tcase_create("bad");
@@ -967,6 +1226,7 @@ static Suite *config_suite(void) {
   tcase_add_loop_test(bad, test_bad_cross_account, 0, 6);
   tcase_add_test(bad, test_long_id);
   tcase_add_test(bad, test_every_error_logged);
+  tcase_add_test(bad, test_fleet_many_clashes);
   suite_add_tcase(s, bad);
 
   TCase *standin = tcase_create("stand_in");
