@@ -1,15 +1,21 @@
 /* dw_account.c - one account's read cycle (see dw_account.h).
  *
- * State lives in slots, one per (meter, resource, period): when the slot
- * is next due and the samples of its last good response. A cycle turns
- * due slots into jobs (URL, decoder, HTTP request), runs the jobs in
- * waves through the transport, and dispatches every slot that holds
- * samples, fetched this cycle or not, so writers see no gaps. */
+ * State lives in meters (the fleet: <Smartmeter> blocks, the
+ * SmartmeterFile, minus other shards) and slots, one per (meter,
+ * resource, period): when the slot is next due, how often it failed in a
+ * row, and the samples of its last good response. A cycle turns due slots
+ * into jobs (URL, decoder, HTTP request), runs the jobs in waves through
+ * the transport, and dispatches every slot that holds samples, fetched
+ * this cycle or not, so writers see no gaps. Then it reports on itself:
+ * notifications on state changes, and self-metrics. */
 #include "dw_account.h"
 #include "dw_decode.h"
 #include "dw_dispatch.h"
+#include "dw_fleet.h"
+#include "dw_health.h"
 #include "dw_http.h"
 #include "dw_log.h"
+#include "dw_name.h"
 #include "dw_token.h"
 #include "dw_url.h"
 
@@ -18,19 +24,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CDTIME_TO_MS(t) ((int64_t)(((t) >> 30) * 1000 + (((t) & 0x3fffffff) * 1000 >> 30)))
+#define CDTIME_TO_MS(t)                                                        \
+  ((int64_t)(((t) >> 30) * 1000 + ((((t) & 0x3fffffff) * 1000) >> 30)))
 #define MAX_URL 2048
 #define MAX_LOGGED_FAILURES 10 /* per cycle; the rest are counted */
+#define MAX_NOTIFICATIONS 20   /* meter notifications per cycle */
 
 typedef struct cached_sample {
   dw_sample_t s; /* s.appliance is owned here */
   bool latest;
 } cached_sample_t;
 
+typedef struct meter {
+  char *id;       /* owned */
+  char *instance; /* owned */
+  uint32_t resources;
+  uint32_t periods;
+  size_t first_slot; /* slots of a meter are contiguous */
+  size_t slots_len;
+  int64_t last_ok_ms;    /* 0: never */
+  unsigned failed_cycles; /* cycles in a row with a failed due request */
+  bool notified;          /* a FAILURE went out; an OKAY is owed */
+  bool due;               /* this cycle: at least one request */
+  bool failed;            /* this cycle: at least one failed */
+  uint8_t failed_resource; /* this cycle: the first failure's slot */
+  int8_t failed_period;
+  char failed_why[96];
+} meter_t;
+
 typedef struct slot {
-  uint32_t meter;   /* index into cfg.meters */
-  uint8_t resource; /* dw_resource_t */
-  int8_t period;    /* dw_period_t, -1 for resources without one */
+  uint32_t meter;      /* index into the account's meters */
+  uint8_t resource;    /* dw_resource_t */
+  int8_t period;       /* dw_period_t, -1 for resources without one */
+  uint16_t failures;   /* in a row */
   int64_t next_due_ms; /* monotonic; 0: due now */
   cached_sample_t *samples;
   size_t samples_len;
@@ -45,19 +71,48 @@ typedef struct job {
   char url[MAX_URL];
 } job_t;
 
+typedef struct fleet {
+  meter_t *meters;
+  size_t meters_len;
+  slot_t *slots;
+  size_t slots_len;
+} fleet_t;
+
 struct dw_account {
   dw_account_cfg_t cfg;
+  char self_instance[80]; /* "account-<name>": 8 + 63 + NUL */
   dw_http_t *http;
   dw_token_t *token;
   char *token_form; /* holds the secret: wiped on destroy */
-  slot_t *slots;
-  size_t slots_len;
-  unsigned failures_logged; /* this cycle */
-  unsigned failures;        /* this cycle */
-  bool renewed_after_401;   /* this cycle: at most one such renewal */
+  fleet_t fleet;
+  dw_fleet_stamp_t file_stamp;
+  int64_t created_ms;
+  uint64_t rng;
+  long base_ms; /* the read interval: the unit of backoff */
+
+  /* throttling and the token */
+  int64_t paused_until_ms; /* 429/503: no request before */
+  unsigned throttles;      /* in a row, for backoff without Retry-After */
+  int64_t token_retry_ms;  /* no token request before */
+  unsigned token_failures; /* in a row */
+  bool auth_notified;      /* a FAILURE went out for the token */
+  bool renewed_after_401;  /* this cycle: at most one such renewal */
+
+  /* this cycle */
+  unsigned failures;
+  unsigned failures_logged;
+  unsigned notifications;
+  unsigned notifications_dropped;
+  double response_s_sum;
+  unsigned responses;
+
+  /* since start (self-metrics) */
+  uint64_t data_requests;
+  uint64_t token_requests;
+  uint64_t errors[DW_ERR_COUNT];
 };
 
-/* --- slots ------------------------------------------------------------- */
+/* --- the fleet ------------------------------------------------------------ */
 
 static void slot_drop_samples(slot_t *s) {
   for (size_t i = 0; i < s->samples_len; i++)
@@ -67,35 +122,217 @@ static void slot_drop_samples(slot_t *s) {
   s->samples_len = 0;
 }
 
-static size_t count_slots(const dw_account_cfg_t *cfg) {
-  size_t n = 0;
-  for (size_t m = 0; m < cfg->meters_len; m++) {
-    const dw_meter_cfg_t *meter = &cfg->meters[m];
-    size_t periods = (size_t)__builtin_popcount(meter->periods);
-    for (int r = 0; r < DW_RES_COUNT; r++)
-      if (meter->resources & (1u << r))
-        n += dw_resource_info((dw_resource_t)r)->has_period ? periods : 1;
+static void fleet_free(fleet_t *f) {
+  for (size_t i = 0; i < f->slots_len; i++) {
+    slot_drop_samples(&f->slots[i]);
+    dw_month_memory_clear(&f->slots[i].months);
   }
+  for (size_t i = 0; i < f->meters_len; i++) {
+    free(f->meters[i].id);
+    free(f->meters[i].instance);
+  }
+  free(f->slots);
+  free(f->meters);
+  *f = (fleet_t){0};
+}
+
+static bool in_shard(const dw_account_cfg_t *cfg, const char *id) {
+  return cfg->shard_count == 0 ||
+         dw_fleet_shard(id, cfg->shard_count) == cfg->shard_index;
+}
+
+static bool has_block(const dw_account_cfg_t *cfg, const char *id) {
+  for (size_t i = 0; i < cfg->meters_len; i++)
+    if (strcmp(cfg->meters[i].id, id) == 0)
+      return true;
+  return false;
+}
+
+/* Appends one meter; 0 or -ENOMEM. instance NULL: the ID made safe. */
+static int fleet_add(fleet_t *f, size_t *cap, const char *id,
+                     const char *instance, uint32_t resources,
+                     uint32_t periods) {
+  if (f->meters_len == *cap) {
+    size_t new_cap = *cap ? 2 * *cap : 16;
+    meter_t *m = realloc(f->meters, new_cap * sizeof(*m));
+    if (m == NULL)
+      return -ENOMEM;
+    f->meters = m;
+    *cap = new_cap;
+  }
+  char safe[64];
+  if (instance == NULL) {
+    dw_name_safe(safe, sizeof(safe), id);
+    instance = safe;
+  }
+  meter_t *m = &f->meters[f->meters_len];
+  *m = (meter_t){.id = strdup(id),
+                 .instance = strdup(instance),
+                 .resources = resources,
+                 .periods = periods};
+  if (m->id == NULL || m->instance == NULL) {
+    free(m->id);
+    free(m->instance);
+    return -ENOMEM;
+  }
+  f->meters_len++;
+  return 0;
+}
+
+/* The meters of this shard: blocks first, then file entries without a
+ * block of the same ID. */
+static int fleet_collect(const dw_account_cfg_t *cfg, const dw_fleet_t *file,
+                         fleet_t *f) {
+  size_t cap = 0;
+  for (size_t i = 0; i < cfg->meters_len; i++) {
+    const dw_meter_cfg_t *m = &cfg->meters[i];
+    if (in_shard(cfg, m->id) &&
+        fleet_add(f, &cap, m->id, m->instance, m->resources, m->periods) != 0)
+      return -ENOMEM;
+  }
+  for (size_t i = 0; file != NULL && i < file->len; i++) {
+    const dw_fleet_entry_t *e = &file->entries[i];
+    if (in_shard(cfg, e->id) && !has_block(cfg, e->id) &&
+        fleet_add(f, &cap, e->id, e->instance, cfg->resources, cfg->periods) !=
+            0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+static size_t meter_slot_count(const meter_t *m) {
+  size_t n = 0, periods = (size_t)__builtin_popcount(m->periods);
+  for (int r = 0; r < DW_RES_COUNT; r++)
+    if (m->resources & (1u << r))
+      n += dw_resource_info((dw_resource_t)r)->has_period ? periods : 1;
   return n;
 }
 
-static void fill_slots(dw_account_t *a) {
+static void meter_fill_slots(fleet_t *f, uint32_t index, size_t *n) {
+  meter_t *m = &f->meters[index];
+  m->first_slot = *n;
+  for (int r = 0; r < DW_RES_COUNT; r++) {
+    if (!(m->resources & (1u << r)))
+      continue;
+    bool has_period = dw_resource_info((dw_resource_t)r)->has_period;
+    for (int p = has_period ? 0 : -1; p < (has_period ? DW_PERIOD_COUNT : 0);
+         p++)
+      if (p < 0 || (m->periods & (1u << p)))
+        f->slots[(*n)++] =
+            (slot_t){.meter = index, .resource = (uint8_t)r, .period = (int8_t)p};
+  }
+  m->slots_len = *n - m->first_slot;
+}
+
+static int fleet_build_slots(fleet_t *f) {
+  size_t total = 0;
+  for (size_t i = 0; i < f->meters_len; i++)
+    total += meter_slot_count(&f->meters[i]);
+  f->slots = calloc(total ? total : 1, sizeof(*f->slots));
+  if (f->slots == NULL)
+    return -ENOMEM;
   size_t n = 0;
-  for (size_t m = 0; m < a->cfg.meters_len; m++) {
-    const dw_meter_cfg_t *meter = &a->cfg.meters[m];
-    for (int r = 0; r < DW_RES_COUNT; r++) {
-      if (!(meter->resources & (1u << r)))
+  for (size_t i = 0; i < f->meters_len; i++)
+    meter_fill_slots(f, (uint32_t)i, &n);
+  f->slots_len = n;
+  return 0;
+}
+
+static int by_id(const void *x, const void *y) {
+  const meter_t *const *a = x, *const *b = y;
+  return strcmp((*a)->id, (*b)->id);
+}
+
+/* Moves what the old fleet knew about a meter (cache, due times, failure
+ * state) into the new one, so a reload loses nothing for kept meters. */
+static void meter_adopt(fleet_t *to, meter_t *m, fleet_t *from,
+                        meter_t *old) {
+  m->last_ok_ms = old->last_ok_ms;
+  m->failed_cycles = old->failed_cycles;
+  m->notified = old->notified;
+  for (size_t i = 0; i < m->slots_len; i++) {
+    slot_t *s = &to->slots[m->first_slot + i];
+    for (size_t j = 0; j < old->slots_len; j++) {
+      slot_t *o = &from->slots[old->first_slot + j];
+      if (o->resource != s->resource || o->period != s->period)
         continue;
-      bool has_period = dw_resource_info((dw_resource_t)r)->has_period;
-      for (int p = has_period ? 0 : -1; p < (has_period ? DW_PERIOD_COUNT : 0);
-           p++) {
-        if (p >= 0 && !(meter->periods & (1u << p)))
-          continue;
-        a->slots[n++] = (slot_t){
-            .meter = (uint32_t)m, .resource = (uint8_t)r, .period = (int8_t)p};
-      }
+      uint32_t meter = s->meter;
+      *s = *o;
+      s->meter = meter;
+      *o = (slot_t){0}; /* ownership moved */
+      break;
     }
   }
+}
+
+static void fleet_adopt(fleet_t *to, fleet_t *from) {
+  meter_t **index = calloc(from->meters_len ? from->meters_len : 1,
+                           sizeof(*index));
+  if (index == NULL)
+    return; /* the new fleet starts fresh: nothing is lost but caches */
+  for (size_t i = 0; i < from->meters_len; i++)
+    index[i] = &from->meters[i];
+  qsort(index, from->meters_len, sizeof(*index), by_id);
+  for (size_t i = 0; i < to->meters_len; i++) {
+    meter_t *key = &to->meters[i];
+    meter_t **old =
+        bsearch(&key, index, from->meters_len, sizeof(*index), by_id);
+    if (old != NULL)
+      meter_adopt(to, key, from, *old);
+  }
+  free(index);
+}
+
+/* Builds the fleet from the configuration and, when configured, the
+ * SmartmeterFile; on success replaces a->fleet, carrying over state. */
+static int fleet_load(dw_account_t *a) {
+  dw_fleet_t file = {0};
+  dw_fleet_stamp_t stamp = {0};
+  if (a->cfg.smartmeter_file != NULL) {
+    char err[256];
+    int status = dw_fleet_load(a->cfg.smartmeter_file, &file, &stamp, err,
+                               sizeof(err));
+    if (status != 0) {
+      dw_log(DW_LOG_ERR,
+             "account %s: SmartmeterFile \"%s\": %s; keeping the %zu "
+             "smartmeters read before",
+             a->cfg.name, a->cfg.smartmeter_file, err, a->fleet.meters_len);
+      return status;
+    }
+  }
+  fleet_t f = {0};
+  int status = fleet_collect(&a->cfg, &file, &f);
+  if (status == 0)
+    status = fleet_build_slots(&f);
+  dw_fleet_free(&file);
+  if (status != 0) {
+    fleet_free(&f);
+    dw_log(DW_LOG_ERR, "account %s: out of memory building the fleet",
+           a->cfg.name);
+    return status;
+  }
+  fleet_adopt(&f, &a->fleet);
+  fleet_free(&a->fleet);
+  a->fleet = f;
+  a->file_stamp = stamp;
+  return 0;
+}
+
+/* Re-reads the SmartmeterFile when it changed since the last read. */
+static void fleet_refresh(dw_account_t *a) {
+  dw_fleet_stamp_t now;
+  if (a->cfg.smartmeter_file == NULL ||
+      dw_fleet_stat(a->cfg.smartmeter_file, &now) != 0 ||
+      dw_fleet_stamp_equal(&now, &a->file_stamp))
+    return;
+  size_t before = a->fleet.meters_len;
+  if (fleet_load(a) == 0)
+    dw_log(DW_LOG_INFO,
+           "account %s: SmartmeterFile \"%s\" changed: %zu smartmeters "
+           "(%zu before)",
+           a->cfg.name, a->cfg.smartmeter_file, a->fleet.meters_len, before);
+  else
+    a->file_stamp = now; /* logged once; wait for the next change */
 }
 
 /* --- lifecycle ------------------------------------------------------------ */
@@ -108,6 +345,10 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg) {
   }
   a->cfg = *cfg;
   *cfg = (dw_account_cfg_t){0};
+  snprintf(a->self_instance, sizeof(a->self_instance), "account-%s",
+           a->cfg.name);
+  a->created_ms = dw_http_now_ms();
+  a->rng = (uint64_t)a->created_ms * 0x9E3779B97F4A7C15ull | 1;
 
   dw_http_opts_t opts = {
       .timeout_ms = a->cfg.timeout_ms,
@@ -123,25 +364,22 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg) {
   a->http = dw_http_create(&opts);
   a->token = dw_token_create();
   a->token_form = dw_url_token_form(a->cfg.client_id, a->cfg.client_secret);
-  a->slots_len = count_slots(&a->cfg);
-  a->slots = calloc(a->slots_len ? a->slots_len : 1, sizeof(*a->slots));
   if (a->http == NULL || a->token == NULL || a->token_form == NULL ||
-      a->slots == NULL) {
+      fleet_load(a) != 0) {
     dw_account_destroy(a);
     return NULL;
   }
-  fill_slots(a);
+  if (a->cfg.shard_count > 0)
+    dw_log(DW_LOG_INFO, "account %s: shard %u of %u: %zu smartmeters",
+           a->cfg.name, a->cfg.shard_index, a->cfg.shard_count,
+           a->fleet.meters_len);
   return a;
 }
 
 void dw_account_destroy(dw_account_t *a) {
   if (a == NULL)
     return;
-  for (size_t i = 0; i < a->slots_len; i++) {
-    slot_drop_samples(&a->slots[i]);
-    dw_month_memory_clear(&a->slots[i].months);
-  }
-  free(a->slots);
+  fleet_free(&a->fleet);
   if (a->token_form != NULL) {
     explicit_bzero(a->token_form, strlen(a->token_form));
     free(a->token_form);
@@ -158,24 +396,41 @@ long dw_account_interval_ms(const dw_account_t *a) {
   return a->cfg.interval_ms;
 }
 
-/* --- failures ----------------------------------------------------------- */
+/* --- failures --------------------------------------------------------------- */
 
 static const char *slot_period(const slot_t *s) {
   return s->period < 0 ? NULL : dw_period_name((dw_period_t)s->period);
 }
 
-/* Logs one failed slot; past MAX_LOGGED_FAILURES per cycle they are only
- * counted, so an outage of a large fleet costs one summary line. */
-static void slot_failed(dw_account_t *a, const slot_t *s, const char *why) {
+static meter_t *slot_meter(dw_account_t *a, const slot_t *s) {
+  return &a->fleet.meters[s->meter];
+}
+
+/* Records and logs one failed request of a slot, and schedules the slot's
+ * retry; past MAX_LOGGED_FAILURES per cycle failures are only counted, so
+ * an outage of a large fleet costs one summary line. */
+static void slot_failed(dw_account_t *a, slot_t *s, dw_err_class_t class,
+                        const char *why, int64_t now_ms) {
+  meter_t *m = slot_meter(a, s);
   a->failures++;
+  a->errors[class]++;
+  if (s->failures < UINT16_MAX)
+    s->failures++;
+  s->next_due_ms = now_ms + dw_health_backoff_ms(s->failures, a->base_ms,
+                                                 a->cfg.backoff_max_ms, &a->rng);
+  if (!m->failed) {
+    m->failed = true;
+    m->failed_resource = s->resource;
+    m->failed_period = s->period;
+    snprintf(m->failed_why, sizeof(m->failed_why), "%s", why);
+  }
   if (a->failures_logged >= MAX_LOGGED_FAILURES)
     return;
   a->failures_logged++;
   const char *period = slot_period(s);
   dw_log(DW_LOG_WARNING, "account %s, smartmeter %s: %s%s%s: %s", a->cfg.name,
-         a->cfg.meters[s->meter].id,
-         dw_resource_info((dw_resource_t)s->resource)->slug, period ? "/" : "",
-         period ? period : "", why);
+         m->id, dw_resource_info((dw_resource_t)s->resource)->slug,
+         period ? "/" : "", period ? period : "", why);
 }
 
 static void describe_http_failure(const dw_http_req_t *req, char *out,
@@ -183,8 +438,32 @@ static void describe_http_failure(const dw_http_req_t *req, char *out,
   if (req->error != DW_HTTP_OK)
     snprintf(out, out_size, "request failed (%s): %s",
              dw_http_error_name(req->error), req->errmsg);
+  else if (req->retry_after_s >= 0)
+    snprintf(out, out_size, "HTTP status %ld, Retry-After %ld s", req->status,
+             req->retry_after_s);
   else
     snprintf(out, out_size, "HTTP status %ld", req->status);
+}
+
+/* A 429 or 503 pauses every request of the account: until Retry-After
+ * when the server gave one, else for an exponential backoff. */
+static void throttle(dw_account_t *a, const dw_http_req_t *req,
+                     int64_t now_ms) {
+  a->throttles++;
+  int64_t wait_ms =
+      req->retry_after_s >= 0
+          ? req->retry_after_s * 1000
+          : dw_health_backoff_ms(a->throttles, a->base_ms,
+                                 a->cfg.backoff_max_ms, &a->rng);
+  if (wait_ms > a->cfg.backoff_max_ms)
+    wait_ms = a->cfg.backoff_max_ms;
+  if (now_ms + wait_ms > a->paused_until_ms) {
+    a->paused_until_ms = now_ms + wait_ms;
+    dw_log(DW_LOG_WARNING,
+           "account %s: the service asks to slow down (HTTP status %ld); "
+           "no request for %.1f s",
+           a->cfg.name, req->status, (double)wait_ms / 1000.0);
+  }
 }
 
 /* --- the token ------------------------------------------------------------ */
@@ -203,40 +482,89 @@ static int token_on_body(void *ud, const char *buf, size_t len) {
   return 0;
 }
 
-/* Gets a fresh token; 0, or -EACCES (refused) / -EIO (transport, bad
- * answer) after logging why, never with the secret or the token. */
-static int token_renew(dw_account_t *a, int64_t deadline_ms) {
+/* Runs the token request; 0 with a new token, else a reason in why. */
+static int token_request(dw_account_t *a, int64_t deadline_ms,
+                         dw_http_req_t *req, char *why, size_t why_size) {
   token_body_t *body = calloc(1, sizeof(*body));
-  if (body == NULL)
+  if (body == NULL) {
+    snprintf(why, why_size, "out of memory");
     return -ENOMEM;
-  dw_http_req_t req = {.url = a->cfg.token_url,
-                       .form_body = a->token_form,
-                       .on_body = token_on_body,
-                       .ud = body};
-  dw_http_req_t *reqs[] = {&req};
+  }
+  *req = (dw_http_req_t){.url = a->cfg.token_url,
+                         .form_body = a->token_form,
+                         .on_body = token_on_body,
+                         .ud = body};
+  dw_http_req_t *reqs[] = {req};
+  a->token_requests++;
   int status = dw_http_run(a->http, reqs, 1, deadline_ms);
-  char why[256] = "";
   if (status != 0) {
-    snprintf(why, sizeof(why), "out of memory");
-  } else if (req.error != DW_HTTP_OK || req.status < 200 || req.status > 299) {
-    describe_http_failure(&req, why, sizeof(why));
-    status = (req.status == 400 || req.status == 401 || req.status == 403)
-                 ? -EACCES
-                 : -EIO;
+    snprintf(why, why_size, "out of memory");
+  } else if (req->error != DW_HTTP_OK || req->status < 200 ||
+             req->status > 299) {
+    describe_http_failure(req, why, why_size);
+    status = -EIO;
   } else {
     char err[128] = "";
     status = dw_token_parse(a->token, body->buf, body->len, dw_http_now_ms(),
                             err, sizeof(err));
     if (status != 0)
-      snprintf(why, sizeof(why), "unusable token response: %s", err);
+      snprintf(why, why_size, "unusable token response: %s", err);
   }
   explicit_bzero(body, sizeof(*body));
   free(body);
-  if (status != 0)
-    dw_log(DW_LOG_ERR, "account %s: cannot get a token from %s: %s%s",
-           a->cfg.name, a->cfg.token_url, why,
-           status == -EACCES ? " (check ClientID and the client secret)" : "");
-  return status == -ENOMEM ? -EIO : status;
+  return status;
+}
+
+static void token_recovered(dw_account_t *a, uint64_t now) {
+  a->token_failures = 0;
+  if (a->auth_notified) {
+    a->auth_notified = false;
+    dw_log(DW_LOG_NOTICE, "account %s: authenticated again", a->cfg.name);
+    dw_dispatch_notification(DW_NOTIF_OKAY, a->self_instance,
+                             "digiwatt_requests", "token", now,
+                             "account %s: authenticated again", a->cfg.name);
+  }
+}
+
+/* Gets a fresh token, or says why not and when to try again: refused
+ * credentials and broken answers back off exponentially (and notify once);
+ * a throttled token endpoint pauses the account and is not a credential
+ * problem. 0 or -EIO. Never logs the secret or the token. */
+static int token_renew(dw_account_t *a, int64_t deadline_ms, uint64_t now) {
+  dw_http_req_t req;
+  char why[256] = "";
+  int64_t now_ms = dw_http_now_ms();
+  if (token_request(a, deadline_ms, &req, why, sizeof(why)) == 0) {
+    token_recovered(a, now);
+    return 0;
+  }
+  if (dw_health_is_throttle(&req)) {
+    a->errors[req.status == 429 ? DW_ERR_RATE_LIMIT : DW_ERR_SERVER]++;
+    dw_log(DW_LOG_WARNING, "account %s: the token endpoint is rate-limited: %s",
+           a->cfg.name, why);
+    throttle(a, &req, now_ms);
+    return -EIO;
+  }
+  bool refused = req.error == DW_HTTP_OK &&
+                 (req.status == 400 || req.status == 401 || req.status == 403);
+  a->errors[refused ? DW_ERR_AUTH : dw_health_classify(&req, req.status == 200)]++;
+  a->token_failures++;
+  int64_t wait_ms = dw_health_backoff_ms(a->token_failures, a->base_ms,
+                                         a->cfg.backoff_max_ms, &a->rng);
+  a->token_retry_ms = now_ms + wait_ms;
+  dw_log(DW_LOG_ERR, "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
+         a->cfg.name, a->cfg.token_url, why,
+         refused ? " (check ClientID and the client secret)" : "",
+         (double)wait_ms / 1000.0);
+  if (!a->auth_notified) {
+    a->auth_notified = true;
+    dw_dispatch_notification(DW_NOTIF_FAILURE, a->self_instance,
+                             "digiwatt_requests", "token", now,
+                             "account %s cannot authenticate: %s%s",
+                             a->cfg.name, why,
+                             refused ? " (credentials refused)" : "");
+  }
+  return -EIO;
 }
 
 /* --- fetching --------------------------------------------------------------- */
@@ -278,10 +606,9 @@ static int by_month(const void *x, const void *y) {
 }
 
 /* Orders month samples oldest first (the dispatcher relies on it) and
- * marks the newest month of each series. */
+ * marks the newest month of each series. qsort is not stable, but only
+ * samples of different series can share a month, and they never compete. */
 static void mark_latest(decoded_t *d) {
-  /* qsort is not stable; the decoder's order only matters between
-   * samples of different series, which never compete for the cache. */
   qsort(d->items, d->len, sizeof(*d->items), by_month);
   for (size_t i = 0; i < d->len; i++) {
     if (d->items[i].s.month == 0)
@@ -306,14 +633,16 @@ static int job_on_body(void *ud, const char *buf, size_t len) {
 }
 
 /* The slot's next due time: its refresh interval from now, shortened by
- * up to a tenth by a per-slot hash so that a fleet fetched in one cycle
+ * up to a tenth by a per-slot hash, so that a fleet fetched in one cycle
  * spreads its next fetches instead of bursting again together. */
-static int64_t next_due(const dw_account_t *a, const slot_t *s, int64_t now_ms) {
+static int64_t next_due(const dw_account_t *a, const slot_t *s,
+                        int64_t now_ms) {
   long refresh_ms = a->cfg.refresh_ms[s->resource];
   if (refresh_ms <= 0)
     return 0;
-  uint64_t h = (uint64_t)(s - a->slots) * 0x9E3779B97F4A7C15ull;
-  return now_ms + refresh_ms - (int64_t)((h >> 40) % ((uint64_t)refresh_ms / 10 + 1));
+  uint64_t h = (uint64_t)(s - a->fleet.slots + 1) * 0x9E3779B97F4A7C15ull;
+  return now_ms + refresh_ms -
+         (int64_t)((h >> 40) % ((uint64_t)refresh_ms / 10 + 1));
 }
 
 /* Decodes a finished 2xx response and replaces the slot's samples. */
@@ -324,32 +653,35 @@ static void job_store(dw_account_t *a, job_t *job, int64_t now_ms) {
     char why[256];
     snprintf(why, sizeof(why), "cannot decode the response: %s",
              dw_dec_error(job->dec) ? dw_dec_error(job->dec) : "out of memory");
-    slot_failed(a, job->slot, why);
+    slot_failed(a, job->slot, DW_ERR_DECODE, why, now_ms);
     decoded_free(&d);
     return;
   }
   mark_latest(&d);
-  slot_drop_samples(job->slot);
-  job->slot->samples = d.items;
-  job->slot->samples_len = d.len;
-  job->slot->next_due_ms = next_due(a, job->slot, now_ms);
+  slot_t *s = job->slot;
+  slot_drop_samples(s);
+  s->samples = d.items;
+  s->samples_len = d.len;
+  s->failures = 0;
+  s->next_due_ms = next_due(a, s, now_ms);
+  slot_meter(a, s)->last_ok_ms = now_ms;
 }
 
 /* Prepares a job for its slot; 0 or a negative errno. */
-static int job_init(dw_account_t *a, job_t *job, slot_t *slot) {
-  const dw_meter_cfg_t *meter = &a->cfg.meters[slot->meter];
+static int job_init(dw_account_t *a, job_t *job, slot_t *slot,
+                    int64_t now_ms) {
+  const meter_t *meter = slot_meter(a, slot);
   *job = (job_t){.slot = slot};
-  int status = dw_url_build(job->url, sizeof(job->url), a->cfg.base_url,
-                            a->cfg.paths[slot->resource], meter->id,
-                            slot_period(slot));
-  if (status != 0) {
-    slot_failed(a, slot,
+  int status =
+      dw_url_build(job->url, sizeof(job->url), a->cfg.base_url,
+                   a->cfg.paths[slot->resource], meter->id, slot_period(slot));
+  if (status != 0)
+    slot_failed(a, slot, DW_ERR_CLIENT,
                 status == -ENAMETOOLONG
                     ? "the request URL would be longer than 2048 bytes"
-                    : "cannot build the request URL from the Path template");
-    return status;
-  }
-  return 0;
+                    : "cannot build the request URL from the Path template",
+                now_ms);
+  return status;
 }
 
 /* (Re)arms a job's decoder and request for one attempt. */
@@ -369,23 +701,33 @@ static bool job_refused(const job_t *job) {
   return job->req.error == DW_HTTP_OK && job->req.status == 401;
 }
 
-/* Stores or reports a finished job; a 401 is left for the caller. */
+/* Stores or reports a finished job; a 401 is left for the caller unless
+ * this was the last attempt. */
 static void job_settle(dw_account_t *a, job_t *job, int64_t now_ms,
                        bool final) {
   const dw_http_req_t *req = &job->req;
-  char why[256];
+  if (req->error == DW_HTTP_OK) {
+    a->response_s_sum += req->total_s;
+    a->responses++;
+  }
   if (req->error == DW_HTTP_OK && req->status >= 200 && req->status <= 299) {
     job_store(a, job, now_ms);
     return;
   }
   if (job_refused(job) && !final)
     return;
-  if (req->error == DW_HTTP_ERR_ABORTED && dw_dec_error(job->dec) != NULL)
+  char why[256];
+  bool decode_failed =
+      req->error == DW_HTTP_ERR_ABORTED && dw_dec_error(job->dec) != NULL;
+  if (decode_failed)
     snprintf(why, sizeof(why), "cannot decode the response: %s",
              dw_dec_error(job->dec));
   else
     describe_http_failure(req, why, sizeof(why));
-  slot_failed(a, job->slot, why);
+  slot_failed(a, job->slot, dw_health_classify(req, decode_failed), why,
+              now_ms);
+  if (dw_health_is_throttle(req))
+    throttle(a, req, now_ms);
 }
 
 /* Runs jobs[0..n) through the transport; returns how many got a 401. */
@@ -396,17 +738,20 @@ static size_t run_jobs(dw_account_t *a, job_t **jobs, size_t n,
   for (size_t i = 0; reqs != NULL && i < n; i++)
     if (job_arm(a, jobs[i]) == 0)
       reqs[armed++] = &jobs[i]->req;
-  if (reqs == NULL || armed < n || dw_http_run(a->http, reqs, armed, deadline_ms) != 0) {
+  a->data_requests += armed;
+  int64_t now_ms = dw_http_now_ms();
+  if (reqs == NULL || armed < n ||
+      dw_http_run(a->http, reqs, armed, deadline_ms) != 0) {
     for (size_t i = 0; i < n; i++)
-      slot_failed(a, jobs[i]->slot, "out of memory");
+      slot_failed(a, jobs[i]->slot, DW_ERR_CLIENT, "out of memory", now_ms);
     free(reqs);
     return 0;
   }
   free(reqs);
-  int64_t now_ms = dw_http_now_ms();
+  now_ms = dw_http_now_ms();
   for (size_t i = 0; i < n; i++) {
     job_settle(a, jobs[i], now_ms, final);
-    if (job_refused(jobs[i]))
+    if (job_refused(jobs[i]) && !final)
       refused++;
   }
   return refused;
@@ -416,7 +761,7 @@ static size_t run_jobs(dw_account_t *a, job_t **jobs, size_t n,
  * expired early: it is renewed once per cycle and the refused requests
  * run once more; a second 401 counts as an error. */
 static void fetch_wave(dw_account_t *a, job_t *jobs, job_t **ptrs, size_t n,
-                       int64_t deadline_ms) {
+                       int64_t deadline_ms, uint64_t now) {
   for (size_t i = 0; i < n; i++)
     ptrs[i] = &jobs[i];
   size_t refused = run_jobs(a, ptrs, n, deadline_ms, a->renewed_after_401);
@@ -427,11 +772,13 @@ static void fetch_wave(dw_account_t *a, job_t *jobs, job_t **ptrs, size_t n,
         ptrs[k++] = ptrs[i];
     dw_token_invalidate(a->token);
     a->renewed_after_401 = true;
-    if (token_renew(a, deadline_ms) == 0) {
+    if (token_renew(a, deadline_ms, now) == 0) {
       run_jobs(a, ptrs, k, deadline_ms, true);
     } else {
+      int64_t now_ms = dw_http_now_ms();
       for (size_t i = 0; i < k; i++)
-        slot_failed(a, ptrs[i]->slot, "HTTP status 401, and no new token");
+        slot_failed(a, ptrs[i]->slot, DW_ERR_AUTH,
+                    "HTTP status 401, and no new token", now_ms);
     }
   }
   for (size_t i = 0; i < n; i++) {
@@ -440,9 +787,24 @@ static void fetch_wave(dw_account_t *a, job_t *jobs, job_t **ptrs, size_t n,
   }
 }
 
+/* True when the account may send requests now; a token is fetched when
+ * needed (unless its retry time has not come). */
+static bool ready_to_fetch(dw_account_t *a, int64_t now_ms,
+                           int64_t deadline_ms, uint64_t now) {
+  if (now_ms < a->paused_until_ms)
+    return false;
+  if (dw_token_usable(a->token, now_ms))
+    return true;
+  if (now_ms < a->token_retry_ms)
+    return false;
+  return token_renew(a, deadline_ms, now) == 0;
+}
+
 /* Fetches every slot due at now_ms, in waves that bound the memory a
- * cycle needs whatever the fleet size. */
-static void fetch_due(dw_account_t *a, int64_t now_ms, int64_t deadline_ms) {
+ * cycle needs whatever the fleet size; stops early when the service asks
+ * the account to slow down. */
+static void fetch_due(dw_account_t *a, int64_t now_ms, int64_t deadline_ms,
+                      uint64_t now) {
   size_t wave = 16 * (size_t)a->cfg.max_concurrency;
   if (wave < 256)
     wave = 256;
@@ -452,35 +814,130 @@ static void fetch_due(dw_account_t *a, int64_t now_ms, int64_t deadline_ms) {
     dw_log(DW_LOG_ERR, "account %s: out of memory", a->cfg.name);
     goto out;
   }
-  bool have_token = dw_token_usable(a->token, now_ms);
+  bool checked = false;
   size_t n = 0;
-  for (size_t i = 0; i <= a->slots_len; i++) {
-    slot_t *slot = i < a->slots_len ? &a->slots[i] : NULL;
+  for (size_t i = 0; i <= a->fleet.slots_len; i++) {
+    slot_t *slot = i < a->fleet.slots_len ? &a->fleet.slots[i] : NULL;
     if (slot != NULL && slot->next_due_ms <= now_ms) {
-      if (!have_token && token_renew(a, deadline_ms) != 0) {
-        a->failures++; /* logged once; every due slot stays due */
-        goto out;
-      }
-      have_token = true;
-      if (job_init(a, &jobs[n], slot) == 0)
+      if (!checked && !ready_to_fetch(a, now_ms, deadline_ms, now))
+        goto out; /* every due slot stays due */
+      checked = true;
+      slot_meter(a, slot)->due = true;
+      if (job_init(a, &jobs[n], slot, now_ms) == 0)
         n++;
     }
     if (n > 0 && (n == wave || slot == NULL)) {
-      fetch_wave(a, jobs, ptrs, n, deadline_ms);
+      fetch_wave(a, jobs, ptrs, n, deadline_ms, now);
       n = 0;
+      if (dw_http_now_ms() < a->paused_until_ms)
+        goto out;
     }
   }
+  if (checked && a->paused_until_ms <= now_ms)
+    a->throttles = 0; /* a cycle went through unthrottled */
 out:
   free(ptrs);
   free(jobs);
 }
 
-/* --- dispatching -------------------------------------------------------- */
+/* --- health: notifications and self-metrics ------------------------------- */
+
+static void notify_meter(dw_account_t *a, const meter_t *m, int severity,
+                         uint64_t now) {
+  if (a->notifications >= MAX_NOTIFICATIONS) {
+    a->notifications_dropped++;
+    return;
+  }
+  a->notifications++;
+  const char *slug = dw_resource_info((dw_resource_t)m->failed_resource)->slug;
+  if (severity == DW_NOTIF_OKAY) {
+    dw_dispatch_notification(severity, m->instance,
+                             "digiwatt_data_age_seconds", slug, now,
+                             "smartmeter %s (account %s) recovered", m->id,
+                             a->cfg.name);
+    return;
+  }
+  const char *period = m->failed_period < 0
+                           ? NULL
+                           : dw_period_name((dw_period_t)m->failed_period);
+  dw_dispatch_notification(
+      severity, m->instance, "digiwatt_data_age_seconds", slug, now,
+      "smartmeter %s (account %s): %s%s%s failing for %u cycles: %s", m->id,
+      a->cfg.name, slug, period ? "/" : "", period ? period : "",
+      m->failed_cycles, m->failed_why);
+}
+
+/* Moves each meter that had requests this cycle along its failure state;
+ * only changes notify: FAILURE after FailureThreshold failed cycles in a
+ * row, OKAY on the first clean cycle after that. */
+static void update_meters(dw_account_t *a, uint64_t now) {
+  for (size_t i = 0; i < a->fleet.meters_len; i++) {
+    meter_t *m = &a->fleet.meters[i];
+    if (m->due && m->failed) {
+      m->failed_cycles++;
+      if (!m->notified && m->failed_cycles >= a->cfg.failure_threshold) {
+        m->notified = true;
+        notify_meter(a, m, DW_NOTIF_FAILURE, now);
+      }
+    } else if (m->due) {
+      m->failed_cycles = 0;
+      if (m->notified) {
+        m->notified = false;
+        notify_meter(a, m, DW_NOTIF_OKAY, now);
+      }
+    }
+    m->due = m->failed = false;
+  }
+  if (a->notifications_dropped > 0)
+    dw_dispatch_notification(
+        DW_NOTIF_WARNING, a->self_instance, "digiwatt_meters", "failed", now,
+        "account %s: %u more smartmeters changed state this cycle "
+        "(notifications are limited to %d per cycle)",
+        a->cfg.name, a->notifications_dropped, MAX_NOTIFICATIONS);
+}
+
+static void dispatch_self(dw_account_t *a, uint64_t now, uint64_t interval,
+                          double cycle_s, int64_t now_ms) {
+  const char *pi = a->self_instance;
+  int status = 0;
+  status |= dw_dispatch_own(pi, "digiwatt_requests", "data", now, interval,
+                            true, (double)a->data_requests);
+  status |= dw_dispatch_own(pi, "digiwatt_requests", "token", now, interval,
+                            true, (double)a->token_requests);
+  for (int c = 0; c < DW_ERR_COUNT; c++)
+    status |= dw_dispatch_own(pi, "digiwatt_errors",
+                              dw_err_class_name((dw_err_class_t)c), now,
+                              interval, true, (double)a->errors[c]);
+  if (a->responses > 0)
+    status |= dw_dispatch_own(pi, "digiwatt_response_time_seconds", NULL, now,
+                              interval, false,
+                              a->response_s_sum / a->responses);
+  status |= dw_dispatch_own(pi, "digiwatt_cycle_seconds", NULL, now, interval,
+                            false, cycle_s);
+  size_t failed = 0;
+  for (size_t i = 0; i < a->fleet.meters_len; i++) {
+    const meter_t *m = &a->fleet.meters[i];
+    failed += m->failed_cycles > 0;
+    int64_t since = m->last_ok_ms ? m->last_ok_ms : a->created_ms;
+    status |= dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL,
+                              now, interval, false,
+                              (double)(now_ms - since) / 1000.0);
+  }
+  status |= dw_dispatch_own(pi, "digiwatt_meters", "ok", now, interval, false,
+                            (double)(a->fleet.meters_len - failed));
+  status |= dw_dispatch_own(pi, "digiwatt_meters", "failed", now, interval,
+                            false, (double)failed);
+  if (status != 0)
+    dw_log(DW_LOG_WARNING, "account %s: dispatching self-metrics failed",
+           a->cfg.name);
+}
+
+/* --- the cycle -------------------------------------------------------------- */
 
 static void dispatch_slot(dw_account_t *a, slot_t *s, uint64_t now,
                           uint64_t interval) {
   dw_dispatch_target_t t = {
-      .plugin_instance = a->cfg.meters[s->meter].instance,
+      .plugin_instance = slot_meter(a, s)->instance,
       .period = slot_period(s),
       .time = now,
       .interval = interval,
@@ -495,20 +952,35 @@ static void dispatch_slot(dw_account_t *a, slot_t *s, uint64_t now,
     }
 }
 
-int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
-  int64_t start_ms = dw_http_now_ms();
-  long budget_ms = a->cfg.cycle_timeout_ms > 0 ? a->cfg.cycle_timeout_ms
-                                               : (long)CDTIME_TO_MS(interval);
+static void cycle_reset(dw_account_t *a, uint64_t interval) {
+  a->base_ms = (long)CDTIME_TO_MS(interval);
   a->failures = 0;
   a->failures_logged = 0;
+  a->notifications = 0;
+  a->notifications_dropped = 0;
+  a->response_s_sum = 0;
+  a->responses = 0;
   a->renewed_after_401 = false;
+}
 
-  fetch_due(a, start_ms, start_ms + budget_ms);
-  for (size_t i = 0; i < a->slots_len; i++)
-    dispatch_slot(a, &a->slots[i], now, interval);
+int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
+  int64_t start_ms = dw_http_now_ms();
+  cycle_reset(a, interval);
+  long budget_ms =
+      a->cfg.cycle_timeout_ms > 0 ? a->cfg.cycle_timeout_ms : a->base_ms;
+  fleet_refresh(a);
+
+  fetch_due(a, start_ms, start_ms + budget_ms, now);
+  for (size_t i = 0; i < a->fleet.slots_len; i++)
+    dispatch_slot(a, &a->fleet.slots[i], now, interval);
+  update_meters(a, now);
 
   if (a->failures > a->failures_logged)
     dw_log(DW_LOG_WARNING, "account %s: %u more requests failed this cycle",
            a->cfg.name, a->failures - a->failures_logged);
-  return a->failures > 0 ? -EIO : 0;
+  int64_t end_ms = dw_http_now_ms();
+  if (a->cfg.self_metrics)
+    dispatch_self(a, now, interval, (double)(end_ms - start_ms) / 1000.0,
+                  end_ms);
+  return a->failures > 0 || a->token_failures > 0 ? -EIO : 0;
 }

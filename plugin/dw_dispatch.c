@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -132,4 +133,45 @@ int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
       status = latest_status;
   }
   return status;
+}
+
+int dw_dispatch_own(const char *plugin_instance, const char *type,
+                    const char *type_instance, uint64_t time,
+                    uint64_t interval, bool derive, double value) {
+  value_t v;
+  if (derive)
+    v.derive = (derive_t)llround(value);
+  else
+    v.gauge = value;
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = &v;
+  vl.values_len = 1;
+  vl.time = time;
+  vl.interval = interval;
+  snprintf(vl.plugin, sizeof(vl.plugin), "%s", DW_PLUGIN_NAME);
+  snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
+           plugin_instance);
+  snprintf(vl.type, sizeof(vl.type), "%s", type);
+  snprintf(vl.type_instance, sizeof(vl.type_instance), "%s",
+           type_instance ? type_instance : "");
+  return plugin_dispatch_values(&vl) == 0 ? 0 : -EIO;
+}
+
+void dw_dispatch_notification(int severity, const char *plugin_instance,
+                              const char *type, const char *type_instance,
+                              uint64_t time, const char *format, ...) {
+  notification_t n = {.severity = severity, .time = time};
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(n.message, sizeof(n.message), format, ap);
+  va_end(ap);
+  /* Unlike value lists, notifications do not get the host filled in. */
+  snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
+  snprintf(n.plugin, sizeof(n.plugin), "%s", DW_PLUGIN_NAME);
+  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s",
+           plugin_instance);
+  snprintf(n.type, sizeof(n.type), "%s", type);
+  snprintf(n.type_instance, sizeof(n.type_instance), "%s",
+           type_instance ? type_instance : "");
+  plugin_dispatch_notification(&n);
 }

@@ -48,6 +48,24 @@ dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
 void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
                                const char *period);
 
+/* Dispatches one plugin-own value (a self-metric) under plugin
+ * "digiwatt"; derive selects DERIVE (value rounded) over GAUGE. */
+__attribute__((warn_unused_result)) int
+dw_dispatch_own(const char *plugin_instance, const char *type,
+                const char *type_instance, uint64_t time, uint64_t interval,
+                bool derive, double value);
+
+#define DW_NOTIF_FAILURE 1 /* equal to collectd's NOTIF_* */
+#define DW_NOTIF_WARNING 2
+#define DW_NOTIF_OKAY 4
+
+/* Sends a notification from plugin "digiwatt" (message cut at collectd's
+ * 256 bytes). Never pass a secret or a token. */
+void dw_dispatch_notification(int severity, const char *plugin_instance,
+                              const char *type, const char *type_instance,
+                              uint64_t time, const char *format, ...)
+    __attribute__((format(printf, 6, 7)));
+
 /* Unix seconds of 00:00:00 UTC on the first day of month (year*12+m-1). */
 int64_t dw_month_start_unix(int month);
 

@@ -31,6 +31,8 @@ static atomic_int token_status;   /* status of the token endpoint */
 static atomic_int revoked_before; /* tokens with a lower serial get 401 */
 static atomic_int always_401;     /* data requests get 401 whatever */
 static atomic_int latency_ms;
+static atomic_int throttle_m1;    /* m1 gets 429 with Retry-After: 30 */
+static atomic_int broken_heals;   /* "broken" answers 200 */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
                              const char *body) {
@@ -72,8 +74,16 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
     usleep((useconds_t)atomic_load(&latency_ms) * 1000);
   if (!authorised(c))
     return reply(c, 401, "{\"error\":\"invalid_token\"}");
-  if (strstr(url, "/broken/") != NULL)
+  if (strstr(url, "/broken/") != NULL && !atomic_load(&broken_heals))
     return reply(c, 500, "{\"error\":\"server\"}");
+  if (strstr(url, "/m1/") != NULL && atomic_load(&throttle_m1)) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Retry-After", "30");
+    enum MHD_Result ret = MHD_queue_response(c, 429, r);
+    MHD_destroy_response(r);
+    return ret;
+  }
   if (strstr(url, "/badjson/") != NULL)
     return reply(c, 200, "{\"value\": 1.5,");
   if (strstr(url, "/savings") != NULL)
@@ -110,6 +120,8 @@ static void setup(void) {
   atomic_store(&revoked_before, 0);
   atomic_store(&always_401, 0);
   atomic_store(&latency_ms, 0);
+  atomic_store(&throttle_m1, 0);
+  atomic_store(&broken_heals, 0);
   ck_assert_int_eq(dw_http_global_init(), 0);
   server = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
@@ -175,6 +187,29 @@ static void assert_meter_values(const char *instance) {
   ck_assert_double_eq_tol(v->values[0], 31.0, 1e-9);
 }
 
+/* Values of the meters themselves, without the plugin's own metrics. */
+static size_t meter_values_count(void) {
+  size_t n = 0;
+  for (size_t i = 0; i < standin_values_count(); i++) {
+    const standin_value_t *v = standin_value_at(i);
+    n += strncmp(v->plugin_instance, "account-", 8) != 0 &&
+         strcmp(v->type, "digiwatt_data_age_seconds") != 0;
+  }
+  return n;
+}
+
+static size_t notifications_matching(int severity, const char *instance,
+                                     const char *type_instance) {
+  size_t n = 0;
+  for (size_t i = 0; i < standin_notifications_count(); i++) {
+    const standin_notification_t *x = standin_notification_at(i);
+    n += x->severity == severity &&
+         strcmp(x->plugin_instance, instance) == 0 &&
+         strcmp(x->type_instance, type_instance) == 0;
+  }
+  return n;
+}
+
 START_TEST(one_cycle_fetches_the_due_set_with_one_token) {
   dw_account_t *a = account("", TWO_METERS);
   ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
@@ -183,7 +218,7 @@ START_TEST(one_cycle_fetches_the_due_set_with_one_token) {
   ck_assert_int_eq(atomic_load(&token_requests), 1);
   assert_meter_values("m1");
   assert_meter_values("m2");
-  ck_assert_uint_eq(standin_values_count(), 2 * (2 * 2 + 3));
+  ck_assert_uint_eq(meter_values_count(), 2 * (2 * 2 + 3));
   dw_account_destroy(a);
 }
 END_TEST
@@ -209,8 +244,11 @@ START_TEST(a_failing_meter_never_stops_another) {
                                  "HTTP status 500"));
   ck_assert(standin_log_contains("smartmeter badjson"));
   for (size_t i = 0; i < standin_values_count(); i++) {
-    ck_assert_str_ne(standin_value_at(i)->plugin_instance, "broken");
-    ck_assert_str_ne(standin_value_at(i)->plugin_instance, "badjson");
+    const standin_value_t *v = standin_value_at(i);
+    if (strcmp(v->type, "digiwatt_data_age_seconds") == 0)
+      continue; /* the one value a failing meter has */
+    ck_assert_str_ne(v->plugin_instance, "broken");
+    ck_assert_str_ne(v->plugin_instance, "badjson");
   }
   dw_account_destroy(a);
 }
@@ -230,15 +268,23 @@ START_TEST(a_revoked_token_is_renewed_once_and_the_request_retried) {
 }
 END_TEST
 
-START_TEST(a_persistent_401_costs_one_renewal_per_cycle) {
+START_TEST(a_persistent_401_renews_once_then_backs_off) {
   dw_account_t *a = account("", TWO_METERS);
   atomic_store(&always_401, 1);
-  for (int i = 0; i < 3; i++)
-    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), -EIO);
-  /* the first token of cycle 0, then one renewal per cycle */
-  ck_assert_int_eq(atomic_load(&token_requests), 4);
-  ck_assert_uint_eq(standin_values_count(), 0);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  /* the first token, one renewal; every request twice */
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
+  ck_assert_int_eq(atomic_load(&data_requests), 12);
+  for (int i = 1; i < 3; i++)
+    dw_account_read(a, cycle_time(i), INTERVAL);
+  /* the failed slots back off: no storm of requests or tokens */
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
+  ck_assert_int_eq(atomic_load(&data_requests), 12);
+  ck_assert_uint_eq(meter_values_count(), 0);
   ck_assert(standin_log_contains("HTTP status 401"));
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_errors", "auth");
+  ck_assert_int_eq(v->derives[0], 6);
   dw_account_destroy(a);
 }
 END_TEST
@@ -262,12 +308,13 @@ START_TEST(cached_values_go_out_until_the_refresh_is_due) {
                             "RefreshInterval \"savings\" 3600\n",
                             TWO_METERS);
   ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
-  size_t first = standin_values_count();
+  size_t first = meter_values_count();
   ck_assert_int_eq(atomic_load(&data_requests), 6);
   standin_reset();
   ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
   ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
-  ck_assert_uint_eq(standin_values_count(), first);
+  ck_assert_uint_eq(meter_values_count(), first);
+  ck_assert_uint_gt(meter_values_count(), 0);
   const standin_value_t *v =
       standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday");
   ck_assert_ptr_nonnull(v);
@@ -288,6 +335,124 @@ START_TEST(a_cycle_ends_by_its_deadline) {
 }
 END_TEST
 
+START_TEST(retry_after_pauses_the_whole_account) {
+  atomic_store(&throttle_m1, 1);
+  dw_account_t *a = account("", TWO_METERS);
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  int after_first = atomic_load(&data_requests);
+  ck_assert(standin_log_contains("Retry-After 30 s"));
+  ck_assert(standin_log_contains("slow down"));
+  /* within the 30 s nothing is requested, for any meter; m2's cached
+   * values still go out */
+  standin_reset();
+  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(atomic_load(&data_requests), after_first);
+  ck_assert_ptr_nonnull(standin_find_value("m2", "digiwatt_energy_kwh",
+                                           "consumption-yesterday"));
+  const standin_value_t *v = standin_find_value(
+      "account-a", "digiwatt_errors", "rate-limit");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_ge(v->derives[0], 1);
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(refused_credentials_back_off_and_notify_once) {
+  atomic_store(&token_status, 401);
+  dw_account_t *a = account("BackoffMax 1\n", TWO_METERS);
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), -EIO);
+  /* the backoff (0.5 s at least here) keeps the next try away */
+  ck_assert_int_eq(atomic_load(&token_requests), 1);
+  ck_assert_uint_eq(
+      notifications_matching(NOTIF_FAILURE, "account-a", "token"), 1);
+  const standin_notification_t *n = standin_notification_at(0);
+  ck_assert_str_eq(n->plugin, "digiwatt");
+  ck_assert_ptr_nonnull(strstr(n->message, "cannot authenticate"));
+  ck_assert_ptr_null(strstr(n->message, SECRET));
+
+  /* credentials fixed: after the backoff the token comes, OKAY follows */
+  atomic_store(&token_status, 200);
+  const uint64_t fast = (uint64_t)1 << 27; /* 125 ms interval */
+  for (int i = 0; i < 40 && notifications_matching(NOTIF_OKAY, "account-a",
+                                                   "token") == 0; i++) {
+    usleep(100 * 1000);
+    dw_account_read(a, cycle_time(10 + i), fast);
+  }
+  ck_assert_uint_eq(notifications_matching(NOTIF_OKAY, "account-a", "token"),
+                    1);
+  assert_meter_values("m1");
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(a_failing_meter_notifies_after_the_threshold_and_on_recovery) {
+  dw_account_t *a = account("FailureThreshold 2\n",
+                            "<Smartmeter \"broken\">\n</Smartmeter>\n"
+                            "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  const uint64_t fast = (uint64_t)1 << 26; /* 62.5 ms: backoff base */
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), fast), -EIO);
+  ck_assert_uint_eq(notifications_matching(NOTIF_FAILURE, "broken",
+                                           "consumption"), 0);
+  for (int i = 1; i < 60 && notifications_matching(NOTIF_FAILURE, "broken",
+                                                   "consumption") == 0; i++) {
+    usleep(50 * 1000);
+    dw_account_read(a, cycle_time(i), fast);
+  }
+  ck_assert_uint_eq(
+      notifications_matching(NOTIF_FAILURE, "broken", "consumption"), 1);
+  ck_assert_uint_eq(notifications_matching(NOTIF_FAILURE, "m1", "consumption"),
+                    0);
+  atomic_store(&broken_heals, 1);
+  for (int i = 60; i < 160 && notifications_matching(NOTIF_OKAY, "broken",
+                                                     "consumption") == 0; i++) {
+    usleep(50 * 1000);
+    dw_account_read(a, cycle_time(i), fast);
+  }
+  ck_assert_uint_eq(notifications_matching(NOTIF_OKAY, "broken", "consumption"),
+                    1);
+  /* only state changes notify */
+  ck_assert_uint_eq(
+      notifications_matching(NOTIF_FAILURE, "broken", "consumption"), 1);
+  dw_account_destroy(a);
+}
+END_TEST
+
+START_TEST(self_metrics_count_what_happened) {
+  dw_account_t *a = account("", "<Smartmeter \"broken\">\n</Smartmeter>\n"
+                                "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_requests", "data");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(v->derives[0], 6);
+  v = standin_find_value("account-a", "digiwatt_requests", "token");
+  ck_assert_int_eq(v->derives[0], 1);
+  v = standin_find_value("account-a", "digiwatt_errors", "server");
+  ck_assert_int_eq(v->derives[0], 3); /* broken: 2 x consumption, savings */
+  const char *classes[] = {"auth",    "rate-limit", "timeout",
+                           "network", "client",     "decode"};
+  for (size_t i = 0; i < 6; i++) {
+    v = standin_find_value("account-a", "digiwatt_errors", classes[i]);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->derives[0], 0);
+  }
+  v = standin_find_value("account-a", "digiwatt_meters", "ok");
+  ck_assert_double_eq(v->values[0], 1);
+  v = standin_find_value("account-a", "digiwatt_meters", "failed");
+  ck_assert_double_eq(v->values[0], 1);
+  v = standin_find_value("account-a", "digiwatt_cycle_seconds", "");
+  ck_assert(v->values[0] > 0 && v->values[0] < 10);
+  v = standin_find_value("account-a", "digiwatt_response_time_seconds", "");
+  ck_assert(v->values[0] > 0 && v->values[0] < 10);
+  v = standin_find_value("m1", "digiwatt_data_age_seconds", "");
+  ck_assert(v->values[0] >= 0 && v->values[0] < 5);
+  ck_assert_ptr_nonnull(
+      standin_find_value("broken", "digiwatt_data_age_seconds", ""));
+  dw_account_destroy(a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("account");
   TCase *tc = tcase_create("cycle");
@@ -297,10 +462,15 @@ int main(void) {
   tcase_add_test(tc, the_token_is_reused_across_cycles);
   tcase_add_test(tc, a_failing_meter_never_stops_another);
   tcase_add_test(tc, a_revoked_token_is_renewed_once_and_the_request_retried);
-  tcase_add_test(tc, a_persistent_401_costs_one_renewal_per_cycle);
+  tcase_add_test(tc, a_persistent_401_renews_once_then_backs_off);
   tcase_add_test(tc, refused_credentials_log_once_and_fetch_nothing);
   tcase_add_test(tc, cached_values_go_out_until_the_refresh_is_due);
   tcase_add_test(tc, a_cycle_ends_by_its_deadline);
+  tcase_add_test(tc, retry_after_pauses_the_whole_account);
+  tcase_add_test(tc, refused_credentials_back_off_and_notify_once);
+  tcase_add_test(tc,
+                 a_failing_meter_notifies_after_the_threshold_and_on_recovery);
+  tcase_add_test(tc, self_metrics_count_what_happened);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -4,6 +4,10 @@
  * keeps everything in plain growable arrays. */
 #include "stand_in.h"
 
+/* The daemon global that notifications take their host from. */
+static char standin_host[] = "standin-host";
+char *hostname_g = standin_host;
+
 #include "dw_log.h"
 #include "utils_time.h"
 
@@ -68,7 +72,7 @@ void standin_reset(void) {
   for (size_t i = 0; i < standin.logs_len; i++)
     free(standin.logs[i].text);
   for (size_t i = 0; i < standin.values_len; i++)
-    free(standin.values[i].values);
+    free(standin.values[i].values), free(standin.values[i].derives);
   free(standin.logs);
   free(standin.values);
   free(standin.notifs);
@@ -119,8 +123,12 @@ int plugin_dispatch_values(value_list_t const *vl) {
   snprintf(v.type_instance, sizeof(v.type_instance), "%s", vl->type_instance);
   v.values = standin_alloc_or_die(
       calloc(vl->values_len ? vl->values_len : 1, sizeof(double)));
-  for (size_t i = 0; i < vl->values_len; i++)
+  v.derives = standin_alloc_or_die(
+      calloc(vl->values_len ? vl->values_len : 1, sizeof(derive_t)));
+  for (size_t i = 0; i < vl->values_len; i++) {
     v.values[i] = vl->values[i].gauge;
+    v.derives[i] = vl->values[i].derive;
+  }
 
   pthread_mutex_lock(&standin_lock);
   standin.values = standin_grow(standin.values, &standin.values_cap,

@@ -41,7 +41,8 @@ typedef struct standin_value {
   cdtime_t time;
   cdtime_t interval;
   size_t values_len;
-  double *values; /* the gauge member of each value_t */
+  double *values;    /* the gauge member of each value_t */
+  derive_t *derives; /* the derive member: read this one for DERIVE types */
 } standin_value_t;
 
 typedef struct standin_notification {

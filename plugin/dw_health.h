@@ -1,0 +1,44 @@
+/* dw_health.h - how a failed request is classed, and when to try again.
+ *
+ * Pure policy, no state of its own: the account keeps the counters and
+ * passes them in. Time is in milliseconds on the caller's clock. */
+#ifndef DW_HEALTH_H
+#define DW_HEALTH_H
+
+#include "dw_http.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum dw_err_class {
+  DW_ERR_AUTH = 0,   /* 401, 403, refused credentials */
+  DW_ERR_RATE_LIMIT, /* 429 */
+  DW_ERR_SERVER,     /* 5xx */
+  DW_ERR_TIMEOUT,    /* request or cycle deadline */
+  DW_ERR_NETWORK,    /* DNS, connect, reset, TLS */
+  DW_ERR_CLIENT,     /* other 4xx and odd statuses */
+  DW_ERR_DECODE,     /* a 2xx body that is not the contract's */
+  DW_ERR_COUNT
+} dw_err_class_t;
+
+/* The type_instance of a class ("rate-limit"). */
+const char *dw_err_class_name(dw_err_class_t c);
+
+/* The class of a request that did not end in a usable 2xx; decode_failed
+ * when the body arrived but the decoder refused it. */
+dw_err_class_t dw_health_classify(const dw_http_req_t *req, bool decode_failed);
+
+/* True when the answer asks the whole account to slow down (429, 503). */
+bool dw_health_is_throttle(const dw_http_req_t *req);
+
+/* Delay before attempt number failures + 1: base_ms * 2^(failures - 1),
+ * capped at max_ms, then scaled by a pseudo-random factor in [0.5, 1) so a
+ * fleet that failed together does not come back together. failures >= 1;
+ * *rng is the caller's xorshift state (any non-zero seed). */
+int64_t dw_health_backoff_ms(unsigned failures, long base_ms, long max_ms,
+                             uint64_t *rng);
+
+/* The next value of a xorshift64 generator (state must be non-zero). */
+uint64_t dw_health_random(uint64_t *state);
+
+#endif
