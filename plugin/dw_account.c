@@ -9,6 +9,7 @@
  * this cycle or not, so writers see no gaps. Then it reports on itself:
  * notifications on state changes, and self-metrics. */
 #include "dw_account.h"
+#include "dw_cache.h"
 #include "dw_decode.h"
 #include "dw_dispatch.h"
 #include "dw_fleet.h"
@@ -29,11 +30,6 @@
 #define MAX_URL 2048
 #define MAX_LOGGED_FAILURES 10 /* per cycle; the rest are counted */
 #define MAX_NOTIFICATIONS 20   /* meter notifications per cycle */
-
-typedef struct cached_sample {
-  dw_sample_t s; /* s.appliance is owned here */
-  bool latest;
-} cached_sample_t;
 
 typedef struct meter {
   char *id;       /* owned */
@@ -58,17 +54,19 @@ typedef struct slot {
   int8_t period;       /* dw_period_t, -1 for resources without one */
   uint16_t failures;   /* in a row */
   int64_t next_due_ms; /* monotonic; 0: due now */
-  cached_sample_t *samples;
-  size_t samples_len;
+  dw_cache_t cache;     /* samples of the last good response */
   dw_month_memory_t months;
 } slot_t;
 
-/* A due slot during one cycle. */
+/* A due slot during one cycle. Its decoder exists only while its
+ * response arrives, so at most MaxConcurrency are alive at once. */
 typedef struct job {
+  struct dw_account *account;
   slot_t *slot;
   dw_dec_t *dec;
+  char *url;  /* exact size */
+  bool final; /* no retry after a 401 */
   dw_http_req_t req;
-  char url[MAX_URL];
 } job_t;
 
 typedef struct fleet {
@@ -114,17 +112,9 @@ struct dw_account {
 
 /* --- the fleet ------------------------------------------------------------ */
 
-static void slot_drop_samples(slot_t *s) {
-  for (size_t i = 0; i < s->samples_len; i++)
-    free((char *)s->samples[i].s.appliance);
-  free(s->samples);
-  s->samples = NULL;
-  s->samples_len = 0;
-}
-
 static void fleet_free(fleet_t *f) {
   for (size_t i = 0; i < f->slots_len; i++) {
-    slot_drop_samples(&f->slots[i]);
+    dw_cache_clear(&f->slots[i].cache);
     dw_month_memory_clear(&f->slots[i].months);
   }
   for (size_t i = 0; i < f->meters_len; i++) {
@@ -569,66 +559,12 @@ static int token_renew(dw_account_t *a, int64_t deadline_ms, uint64_t now) {
 
 /* --- fetching --------------------------------------------------------------- */
 
-typedef struct decoded {
-  cached_sample_t *items;
-  size_t len;
-  size_t cap;
-} decoded_t;
-
-static int collect_sample(void *ud, const dw_sample_t *s) {
-  decoded_t *d = ud;
-  if (d->len == d->cap) {
-    size_t cap = d->cap ? 2 * d->cap : 16;
-    cached_sample_t *items = realloc(d->items, cap * sizeof(*items));
-    if (items == NULL)
-      return -ENOMEM;
-    d->items = items;
-    d->cap = cap;
-  }
-  cached_sample_t *c = &d->items[d->len];
-  *c = (cached_sample_t){.s = *s};
-  if (s->appliance != NULL && (c->s.appliance = strdup(s->appliance)) == NULL)
-    return -ENOMEM;
-  d->len++;
-  return 0;
-}
-
-static bool same_series(const dw_sample_t *x, const dw_sample_t *y) {
-  return strcmp(x->type, y->type) == 0 && strcmp(x->label, y->label) == 0 &&
-         (x->appliance == y->appliance ||
-          (x->appliance && y->appliance &&
-           strcmp(x->appliance, y->appliance) == 0));
-}
-
-static int by_month(const void *x, const void *y) {
-  const cached_sample_t *a = x, *b = y;
-  return (a->s.month > b->s.month) - (a->s.month < b->s.month);
-}
-
-/* Orders month samples oldest first (the dispatcher relies on it) and
- * marks the newest month of each series. qsort is not stable, but only
- * samples of different series can share a month, and they never compete. */
-static void mark_latest(decoded_t *d) {
-  qsort(d->items, d->len, sizeof(*d->items), by_month);
-  for (size_t i = 0; i < d->len; i++) {
-    if (d->items[i].s.month == 0)
-      continue;
-    d->items[i].latest = true;
-    for (size_t j = i + 1; j < d->len && d->items[i].latest; j++)
-      if (d->items[j].s.month > d->items[i].s.month &&
-          same_series(&d->items[i].s, &d->items[j].s))
-        d->items[i].latest = false;
-  }
-}
-
-static void decoded_free(decoded_t *d) {
-  for (size_t i = 0; i < d->len; i++)
-    free((char *)d->items[i].s.appliance);
-  free(d->items);
-}
-
 static int job_on_body(void *ud, const char *buf, size_t len) {
   job_t *job = ud;
+  if (job->dec == NULL &&
+      (job->dec = dw_dec_create((dw_resource_t)job->slot->resource, NULL)) ==
+          NULL)
+    return -1;
   return dw_dec_feed(job->dec, buf, len) == 0 ? 0 : -1;
 }
 
@@ -647,21 +583,24 @@ static int64_t next_due(const dw_account_t *a, const slot_t *s,
 
 /* Decodes a finished 2xx response and replaces the slot's samples. */
 static void job_store(dw_account_t *a, job_t *job, int64_t now_ms) {
-  decoded_t d = {0};
-  int status = dw_dec_finish(job->dec, collect_sample, &d);
+  dw_cache_t fresh = {0};
+  if (job->dec == NULL) /* an empty body: the decoder says what is wrong */
+    job->dec = dw_dec_create((dw_resource_t)job->slot->resource, NULL);
+  int status = job->dec == NULL ? -ENOMEM
+                                : dw_dec_finish(job->dec, dw_cache_add, &fresh);
   if (status != 0) {
     char why[256];
     snprintf(why, sizeof(why), "cannot decode the response: %s",
-             dw_dec_error(job->dec) ? dw_dec_error(job->dec) : "out of memory");
+             job->dec && dw_dec_error(job->dec) ? dw_dec_error(job->dec)
+                                                : "out of memory");
     slot_failed(a, job->slot, DW_ERR_DECODE, why, now_ms);
-    decoded_free(&d);
+    dw_cache_clear(&fresh);
     return;
   }
-  mark_latest(&d);
+  dw_cache_seal(&fresh);
   slot_t *s = job->slot;
-  slot_drop_samples(s);
-  s->samples = d.items;
-  s->samples_len = d.len;
+  dw_cache_clear(&s->cache);
+  s->cache = fresh;
   s->failures = 0;
   s->next_due_ms = next_due(a, s, now_ms);
   slot_meter(a, s)->last_ok_ms = now_ms;
@@ -671,54 +610,30 @@ static void job_store(dw_account_t *a, job_t *job, int64_t now_ms) {
 static int job_init(dw_account_t *a, job_t *job, slot_t *slot,
                     int64_t now_ms) {
   const meter_t *meter = slot_meter(a, slot);
-  *job = (job_t){.slot = slot};
+  char url[MAX_URL];
+  *job = (job_t){.account = a, .slot = slot};
   int status =
-      dw_url_build(job->url, sizeof(job->url), a->cfg.base_url,
+      dw_url_build(url, sizeof(url), a->cfg.base_url,
                    a->cfg.paths[slot->resource], meter->id, slot_period(slot));
+  if (status == 0 && (job->url = strdup(url)) == NULL)
+    status = -ENOMEM;
   if (status != 0)
     slot_failed(a, slot, DW_ERR_CLIENT,
                 status == -ENAMETOOLONG
                     ? "the request URL would be longer than 2048 bytes"
+                : status == -ENOMEM
+                    ? "out of memory"
                     : "cannot build the request URL from the Path template",
                 now_ms);
   return status;
 }
 
-/* (Re)arms a job's decoder and request for one attempt. */
-static int job_arm(dw_account_t *a, job_t *job) {
-  dw_dec_destroy(job->dec);
-  job->dec = dw_dec_create((dw_resource_t)job->slot->resource, NULL);
-  if (job->dec == NULL)
-    return -ENOMEM;
-  job->req = (dw_http_req_t){.url = job->url,
-                             .auth_header = dw_token_header(a->token),
-                             .on_body = job_on_body,
-                             .ud = job};
-  return 0;
-}
-
-static bool job_refused(const job_t *job) {
-  return job->req.error == DW_HTTP_OK && job->req.status == 401;
-}
-
-/* Stores or reports a finished job; a 401 is left for the caller unless
- * this was the last attempt. */
-static void job_settle(dw_account_t *a, job_t *job, int64_t now_ms,
-                       bool final) {
+/* Logs and counts a job that ended without a usable response. */
+static void job_report(dw_account_t *a, job_t *job, int64_t now_ms) {
   const dw_http_req_t *req = &job->req;
-  if (req->error == DW_HTTP_OK) {
-    a->response_s_sum += req->total_s;
-    a->responses++;
-  }
-  if (req->error == DW_HTTP_OK && req->status >= 200 && req->status <= 299) {
-    job_store(a, job, now_ms);
-    return;
-  }
-  if (job_refused(job) && !final)
-    return;
   char why[256];
-  bool decode_failed =
-      req->error == DW_HTTP_ERR_ABORTED && dw_dec_error(job->dec) != NULL;
+  bool decode_failed = req->error == DW_HTTP_ERR_ABORTED &&
+                       job->dec != NULL && dw_dec_error(job->dec) != NULL;
   if (decode_failed)
     snprintf(why, sizeof(why), "cannot decode the response: %s",
              dw_dec_error(job->dec));
@@ -730,28 +645,70 @@ static void job_settle(dw_account_t *a, job_t *job, int64_t now_ms,
     throttle(a, req, now_ms);
 }
 
-/* Runs jobs[0..n) through the transport; returns how many got a 401. */
+static void job_done(void *ud, dw_http_req_t *req);
+
+/* (Re)arms a job's request for one attempt. */
+static void job_arm(dw_account_t *a, job_t *job, bool final) {
+  dw_dec_destroy(job->dec);
+  job->dec = NULL;
+  job->final = final;
+  job->req = (dw_http_req_t){.url = job->url,
+                             .auth_header = dw_token_header(a->token),
+                             .on_body = job_on_body,
+                             .on_done = job_done,
+                             .ud = job};
+}
+
+static bool job_refused(const job_t *job) {
+  return job->req.error == DW_HTTP_OK && job->req.status == 401;
+}
+
+/* Stores or reports a finished job as soon as it ends (so its decoder is
+ * freed early); a 401 is left for the caller unless this was the last
+ * attempt. */
+static void job_done(void *ud, dw_http_req_t *req) {
+  job_t *job = ud;
+  dw_account_t *a = job->account;
+  int64_t now_ms = dw_http_now_ms();
+  bool final = job->final;
+  if (req->error == DW_HTTP_OK) {
+    a->response_s_sum += req->total_s;
+    a->responses++;
+  }
+  if (req->error == DW_HTTP_OK && req->status >= 200 && req->status <= 299) {
+    job_store(a, job, now_ms);
+  } else if (!job_refused(job) || final) {
+    job_report(a, job, now_ms);
+  }
+  dw_dec_destroy(job->dec);
+  job->dec = NULL;
+}
+
+/* Runs jobs[0..n) through the transport (each settles as it ends);
+ * returns how many got a 401 that may still be retried. */
 static size_t run_jobs(dw_account_t *a, job_t **jobs, size_t n,
                        int64_t deadline_ms, bool final) {
   dw_http_req_t **reqs = calloc(n ? n : 1, sizeof(*reqs));
-  size_t armed = 0, refused = 0;
-  for (size_t i = 0; reqs != NULL && i < n; i++)
-    if (job_arm(a, jobs[i]) == 0)
-      reqs[armed++] = &jobs[i]->req;
-  a->data_requests += armed;
-  int64_t now_ms = dw_http_now_ms();
-  if (reqs == NULL || armed < n ||
-      dw_http_run(a->http, reqs, armed, deadline_ms) != 0) {
-    for (size_t i = 0; i < n; i++)
+  if (reqs == NULL || n == 0) {
+    int64_t now_ms = dw_http_now_ms();
+    for (size_t i = 0; reqs == NULL && i < n; i++)
       slot_failed(a, jobs[i]->slot, DW_ERR_CLIENT, "out of memory", now_ms);
     free(reqs);
     return 0;
   }
-  free(reqs);
-  now_ms = dw_http_now_ms();
   for (size_t i = 0; i < n; i++) {
-    job_settle(a, jobs[i], now_ms, final);
-    if (job_refused(jobs[i]) && !final)
+    job_arm(a, jobs[i], final);
+    reqs[i] = &jobs[i]->req;
+  }
+  a->data_requests += n;
+  int status = dw_http_run(a->http, reqs, n, deadline_ms);
+  free(reqs);
+  size_t refused = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (status != 0) /* nothing ran: on_done was never called */
+      slot_failed(a, jobs[i]->slot, DW_ERR_CLIENT, "out of memory",
+                  dw_http_now_ms());
+    else if (job_refused(jobs[i]) && !final)
       refused++;
   }
   return refused;
@@ -783,7 +740,8 @@ static void fetch_wave(dw_account_t *a, job_t *jobs, job_t **ptrs, size_t n,
   }
   for (size_t i = 0; i < n; i++) {
     dw_dec_destroy(jobs[i].dec);
-    jobs[i].dec = NULL;
+    free(jobs[i].url);
+    jobs[i] = (job_t){0};
   }
 }
 
@@ -805,7 +763,9 @@ static bool ready_to_fetch(dw_account_t *a, int64_t now_ms,
  * the account to slow down. */
 static void fetch_due(dw_account_t *a, int64_t now_ms, int64_t deadline_ms,
                       uint64_t now) {
-  size_t wave = 16 * (size_t)a->cfg.max_concurrency;
+  /* Large waves keep the transport's queue full (a wave ends with its
+   * slowest request); a job costs about 300 bytes. */
+  size_t wave = 64 * (size_t)a->cfg.max_concurrency;
   if (wave < 256)
     wave = 256;
   job_t *jobs = calloc(wave, sizeof(*jobs));
@@ -944,12 +904,16 @@ static void dispatch_slot(dw_account_t *a, slot_t *s, uint64_t now,
       .monthly_history = a->cfg.monthly_history,
       .memory = &s->months,
   };
-  for (size_t i = 0; i < s->samples_len; i++)
-    if (dw_dispatch_sample(&t, &s->samples[i].s, s->samples[i].latest) != 0) {
+  for (uint32_t i = 0; i < s->cache.len; i++) {
+    dw_sample_t sample;
+    bool latest;
+    dw_cache_get(&s->cache, i, &sample, &latest);
+    if (dw_dispatch_sample(&t, &sample, latest) != 0) {
       dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
              a->cfg.name, t.plugin_instance);
       return;
     }
+  }
 }
 
 static void cycle_reset(dw_account_t *a, uint64_t interval) {

@@ -1,0 +1,153 @@
+/* dw_cache.c - packed samples of one slot (see dw_cache.h). */
+#include "dw_cache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dw_cache_item {
+  uint8_t type;        /* index into types[] */
+  uint8_t label;       /* index into labels[] */
+  uint8_t values_len;
+  uint8_t latest;
+  uint16_t appliance;  /* 0: none, else 1 + index into names */
+  int32_t month;
+  uint32_t value_at;   /* first value in values */
+};
+
+static const char *const types[] = {DW_TYPE_ENERGY, DW_TYPE_COST,
+                                    DW_TYPE_TREND, DW_TYPE_SHARE,
+                                    DW_TYPE_PERFORMANCE};
+
+/* Every label the decoders emit (dw_decode.c); a new one goes here. */
+static const char *const labels[] = {
+    "costs",          "consumption",         "distribution",
+    "performance",    "savings",             "saving-potential",
+    "consumption-history", "costs-forecast", "costs-history",
+    "yearly-distribution", "yearly-compound", "yearly-compound-total",
+    "disaggregation"};
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static int find(const char *const *table, size_t n, const char *s) {
+  for (size_t i = 0; i < n; i++)
+    if (table[i] == s || strcmp(table[i], s) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* Grows *p to hold one more of size bytes beyond *len; 0 or -ENOMEM. */
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
+  if (need <= *cap)
+    return 0;
+  uint32_t n = *cap ? 2 * *cap : 8;
+  while (n < need)
+    n *= 2;
+  void *q = realloc(*p, n * size);
+  if (q == NULL)
+    return -ENOMEM;
+  *p = q;
+  *cap = n;
+  return 0;
+}
+
+/* The 1-based index of name in the slot's names, added when new. */
+static int intern(dw_cache_t *c, const char *name) {
+  for (uint16_t i = 0; i < c->names_len; i++)
+    if (strcmp(c->names[i], name) == 0)
+      return i + 1;
+  if (c->names_len == UINT16_MAX - 1)
+    return -EINVAL;
+  uint32_t cap = c->names_cap;
+  if (grow((void **)&c->names, &cap, c->names_len + 1u, sizeof(char *)) != 0)
+    return -ENOMEM;
+  c->names_cap = (uint16_t)(cap > UINT16_MAX ? UINT16_MAX : cap);
+  if ((c->names[c->names_len] = strdup(name)) == NULL)
+    return -ENOMEM;
+  return ++c->names_len;
+}
+
+int dw_cache_add(void *cache, const dw_sample_t *s) {
+  dw_cache_t *c = cache;
+  int type = find(types, LEN(types), s->type);
+  int label = find(labels, LEN(labels), s->label);
+  if (type < 0 || label < 0 || s->values_len == 0 ||
+      s->values_len > DW_SAMPLE_MAX_VALUES)
+    return -EINVAL;
+  int appliance = s->appliance ? intern(c, s->appliance) : 0;
+  if (appliance < 0)
+    return appliance;
+  if (grow((void **)&c->items, &c->cap, c->len + 1, sizeof(*c->items)) != 0 ||
+      grow((void **)&c->values, &c->values_cap,
+           c->values_len + (uint32_t)s->values_len, sizeof(double)) != 0)
+    return -ENOMEM;
+  c->items[c->len++] = (struct dw_cache_item){
+      .type = (uint8_t)type,
+      .label = (uint8_t)label,
+      .values_len = (uint8_t)s->values_len,
+      .appliance = (uint16_t)appliance,
+      .month = s->month,
+      .value_at = c->values_len};
+  memcpy(c->values + c->values_len, s->values, s->values_len * sizeof(double));
+  c->values_len += (uint32_t)s->values_len;
+  return 0;
+}
+
+static int by_month(const void *x, const void *y) {
+  const struct dw_cache_item *a = x, *b = y;
+  return (a->month > b->month) - (a->month < b->month);
+}
+
+static bool same_series(const struct dw_cache_item *a,
+                        const struct dw_cache_item *b) {
+  return a->type == b->type && a->label == b->label &&
+         a->appliance == b->appliance;
+}
+
+/* qsort is not stable, but only samples of different series share a
+ * month, and their relative order does not matter to anyone. */
+void dw_cache_seal(dw_cache_t *c) {
+  qsort(c->items, c->len, sizeof(*c->items), by_month);
+  for (uint32_t i = 0; i < c->len; i++) {
+    struct dw_cache_item *it = &c->items[i];
+    it->latest = it->month != 0;
+    for (uint32_t j = i + 1; j < c->len && it->latest; j++)
+      if (c->items[j].month > it->month && same_series(it, &c->items[j]))
+        it->latest = 0;
+  }
+  /* shrinking never fails in practice; if it did, the larger block stays */
+  void *p;
+  if (c->len > 0 && (p = realloc(c->items, c->len * sizeof(*c->items))))
+    c->items = p, c->cap = c->len;
+  if (c->values_len > 0 &&
+      (p = realloc(c->values, c->values_len * sizeof(double))))
+    c->values = p, c->values_cap = c->values_len;
+  if (c->names_len > 0 &&
+      (p = realloc(c->names, c->names_len * sizeof(char *))))
+    c->names = p, c->names_cap = c->names_len;
+}
+
+void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
+                  bool *latest) {
+  const struct dw_cache_item *it = &c->items[i];
+  *out = (dw_sample_t){
+      .type = types[it->type],
+      .label = labels[it->label],
+      .appliance = it->appliance ? c->names[it->appliance - 1] : NULL,
+      .month = it->month,
+      .values_len = it->values_len};
+  memcpy(out->values, c->values + it->value_at,
+         it->values_len * sizeof(double));
+  *latest = it->latest;
+}
+
+void dw_cache_clear(dw_cache_t *c) {
+  if (c == NULL)
+    return;
+  for (uint16_t i = 0; i < c->names_len; i++)
+    free(c->names[i]);
+  free(c->names);
+  free(c->items);
+  free(c->values);
+  *c = (dw_cache_t){0};
+}
