@@ -33,9 +33,13 @@ static int digiwatt_config(oconfig_item_t *ci) {
   return dw_config_parse(ci, &pending_config) == 0 ? 0 : -1;
 }
 
+/* Always 0: collectd suspends a read callback that fails, for doubling
+ * periods, which would stop the account's healthy meters and the cached
+ * values too. Failures are handled inside (per-slot backoff, throttling)
+ * and reported by log lines, notifications and self-metrics instead. */
 static int digiwatt_read(user_data_t *ud) {
-  return dw_account_read(ud->data, cdtime(), plugin_get_interval()) == 0 ? 0
-                                                                          : -1;
+  (void)dw_account_read(ud->data, cdtime(), plugin_get_interval());
+  return 0;
 }
 
 static void account_free(void *account) { dw_account_destroy(account); }

@@ -190,6 +190,43 @@ static int fleet_collect(const dw_account_cfg_t *cfg, const dw_fleet_t *file,
   return 0;
 }
 
+static int by_instance(const void *x, const void *y) {
+  const meter_t *const *a = x, *const *b = y;
+  int c = strcmp((*a)->instance, (*b)->instance);
+  return c != 0 ? c : (*a > *b) - (*a < *b); /* then by position */
+}
+
+/* Drops meters whose plugin_instance an earlier meter already uses (a
+ * file edited after start-up can bring such a clash); their values would
+ * silently merge with the other meter's. Blocks come first, so they win. */
+static void fleet_drop_clashes(const char *account, fleet_t *f) {
+  meter_t **order = calloc(f->meters_len ? f->meters_len : 1, sizeof(*order));
+  if (order == NULL)
+    return;
+  for (size_t i = 0; i < f->meters_len; i++)
+    order[i] = &f->meters[i];
+  qsort(order, f->meters_len, sizeof(*order), by_instance);
+  for (size_t i = 1; i < f->meters_len; i++)
+    if (strcmp(order[i]->instance, order[i - 1]->instance) == 0) {
+      dw_log(DW_LOG_ERR,
+             "account %s: smartmeter %s is skipped: its Instance \"%s\" "
+             "is taken by smartmeter %s",
+             account, order[i]->id, order[i]->instance, order[i - 1]->id);
+      order[i]->resources = 0; /* no slots; removed below */
+    }
+  free(order);
+  size_t kept = 0;
+  for (size_t i = 0; i < f->meters_len; i++) {
+    if (f->meters[i].resources == 0 && f->meters[i].periods != 0) {
+      free(f->meters[i].id);
+      free(f->meters[i].instance);
+      continue;
+    }
+    f->meters[kept++] = f->meters[i];
+  }
+  f->meters_len = kept;
+}
+
 static size_t meter_slot_count(const meter_t *m) {
   size_t n = 0, periods = (size_t)__builtin_popcount(m->periods);
   for (int r = 0; r < DW_RES_COUNT; r++)
@@ -292,8 +329,10 @@ static int fleet_load(dw_account_t *a) {
   }
   fleet_t f = {0};
   int status = fleet_collect(&a->cfg, &file, &f);
-  if (status == 0)
+  if (status == 0) {
+    fleet_drop_clashes(a->cfg.name, &f);
     status = fleet_build_slots(&f);
+  }
   dw_fleet_free(&file);
   if (status != 0) {
     fleet_free(&f);

@@ -32,7 +32,8 @@ long dw_account_interval_ms(const dw_account_t *a);
 
 /* One read cycle at wall time now (cdtime_t) with the callback's interval
  * (cdtime_t). 0 when every due request succeeded, -EIO when at least one
- * failed (the others were still dispatched). */
+ * failed (the others were still dispatched). The glue does not pass this
+ * on to collectd, which would suspend the whole account. */
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval);
 
 #endif

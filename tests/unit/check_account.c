@@ -453,6 +453,37 @@ START_TEST(self_metrics_count_what_happened) {
 }
 END_TEST
 
+START_TEST(a_reloaded_file_cannot_steal_an_instance) {
+  char path[] = "/tmp/check_account_fleet_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, "f1 filemeter\n", 13), 13);
+  close(fd);
+  char extra[256];
+  snprintf(extra, sizeof(extra), "SmartmeterFile \"%s\"\n", path);
+  dw_account_t *a =
+      account(extra, "<Smartmeter \"m1\">\n  Instance \"home\"\n</Smartmeter>\n");
+  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  ck_assert_ptr_nonnull(standin_find_value("filemeter", "digiwatt_energy_kwh",
+                                           "consumption-yesterday"));
+  /* rewritten: f2 claims the block's instance; a different size makes
+   * the change visible even within one mtime tick */
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("f1 filemeter\nf2 home\n", f);
+  fclose(f);
+  standin_reset();
+  dw_account_read(a, cycle_time(1), INTERVAL);
+  ck_assert(standin_log_contains("smartmeter f2 is skipped"));
+  /* m1 and f1 again (RefreshInterval 0), nothing for f2 */
+  ck_assert_int_eq(atomic_load(&data_requests), 12);
+  ck_assert_ptr_nonnull(standin_find_value("home", "digiwatt_energy_kwh",
+                                           "consumption-yesterday"));
+  dw_account_destroy(a);
+  unlink(path);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("account");
   TCase *tc = tcase_create("cycle");
@@ -471,6 +502,7 @@ int main(void) {
   tcase_add_test(tc,
                  a_failing_meter_notifies_after_the_threshold_and_on_recovery);
   tcase_add_test(tc, self_metrics_count_what_happened);
+  tcase_add_test(tc, a_reloaded_file_cannot_steal_an_instance);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
