@@ -16,6 +16,14 @@ if [ -n "$missing" ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages such as graphite-carbon and influxdb start their system
+  # services on install; the tests start their own on loopback. Keep
+  # invoke-rc.d from starting anything while we install (and only then).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   # Recommends of collectd-core would pull every plugin's libraries.
   apt-get install -y -qq --no-install-recommends $missing
