@@ -447,7 +447,11 @@ static void slot_failed(dw_account_t *a, slot_t *s, dw_err_class_t class,
     s->failures++;
   s->next_due_ms = now_ms + dw_health_backoff_ms(s->failures, a->base_ms,
                                                  a->cfg.backoff_max_ms, &a->rng);
-  if (!m->failed) {
+  /* The notification names the failing slot that comes first in
+   * resource and period order, not the first to fail: responses complete
+   * in any order, and the name must not change from run to run. */
+  if (!m->failed || s->resource < m->failed_resource ||
+      (s->resource == m->failed_resource && s->period < m->failed_period)) {
     m->failed = true;
     m->failed_resource = s->resource;
     m->failed_period = s->period;
