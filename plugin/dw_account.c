@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define CDTIME_TO_MS(t)                                                        \
-  ((int64_t)(((t) >> 30) * 1000 + ((((t) & 0x3fffffff) * 1000) >> 30)))
+  ((int64_t)(((t) >> 30) * 1000 + ((((t)&0x3fffffff) * 1000) >> 30)))
 #define MAX_URL 2048
 #define MAX_LOGGED_FAILURES 10 /* per cycle; the rest are counted */
 #define MAX_NOTIFICATIONS 20   /* meter notifications per cycle */
@@ -38,11 +38,11 @@ typedef struct meter {
   uint32_t periods;
   size_t first_slot; /* slots of a meter are contiguous */
   size_t slots_len;
-  int64_t last_ok_ms;    /* 0: never */
-  unsigned failed_cycles; /* cycles in a row with a failed due request */
-  bool notified;          /* a FAILURE went out; an OKAY is owed */
-  bool due;               /* this cycle: at least one request */
-  bool failed;            /* this cycle: at least one failed */
+  int64_t last_ok_ms;      /* 0: never */
+  unsigned failed_cycles;  /* cycles in a row with a failed due request */
+  bool notified;           /* a FAILURE went out; an OKAY is owed */
+  bool due;                /* this cycle: at least one request */
+  bool failed;             /* this cycle: at least one failed */
   uint8_t failed_resource; /* this cycle: the first failure's slot */
   int8_t failed_period;
   char failed_why[96];
@@ -54,7 +54,7 @@ typedef struct slot {
   int8_t period;       /* dw_period_t, -1 for resources without one */
   uint16_t failures;   /* in a row */
   int64_t next_due_ms; /* monotonic; 0: due now */
-  dw_cache_t cache;     /* samples of the last good response */
+  dw_cache_t cache;    /* samples of the last good response */
   dw_month_memory_t months;
 } slot_t;
 
@@ -245,8 +245,8 @@ static void meter_fill_slots(fleet_t *f, uint32_t index, size_t *n) {
     for (int p = has_period ? 0 : -1; p < (has_period ? DW_PERIOD_COUNT : 0);
          p++)
       if (p < 0 || (m->periods & (1u << p)))
-        f->slots[(*n)++] =
-            (slot_t){.meter = index, .resource = (uint8_t)r, .period = (int8_t)p};
+        f->slots[(*n)++] = (slot_t){
+            .meter = index, .resource = (uint8_t)r, .period = (int8_t)p};
   }
   m->slots_len = *n - m->first_slot;
 }
@@ -272,8 +272,7 @@ static int by_id(const void *x, const void *y) {
 
 /* Moves what the old fleet knew about a meter (cache, due times, failure
  * state) into the new one, so a reload loses nothing for kept meters. */
-static void meter_adopt(fleet_t *to, meter_t *m, fleet_t *from,
-                        meter_t *old) {
+static void meter_adopt(fleet_t *to, meter_t *m, fleet_t *from, meter_t *old) {
   m->last_ok_ms = old->last_ok_ms;
   m->failed_cycles = old->failed_cycles;
   m->notified = old->notified;
@@ -293,8 +292,8 @@ static void meter_adopt(fleet_t *to, meter_t *m, fleet_t *from,
 }
 
 static void fleet_adopt(fleet_t *to, fleet_t *from) {
-  meter_t **index = calloc(from->meters_len ? from->meters_len : 1,
-                           sizeof(*index));
+  meter_t **index =
+      calloc(from->meters_len ? from->meters_len : 1, sizeof(*index));
   if (index == NULL)
     return; /* the new fleet starts fresh: nothing is lost but caches */
   for (size_t i = 0; i < from->meters_len; i++)
@@ -317,8 +316,8 @@ static int fleet_load(dw_account_t *a) {
   dw_fleet_stamp_t stamp = {0};
   if (a->cfg.smartmeter_file != NULL) {
     char err[256];
-    int status = dw_fleet_load(a->cfg.smartmeter_file, &file, &stamp, err,
-                               sizeof(err));
+    int status =
+        dw_fleet_load(a->cfg.smartmeter_file, &file, &stamp, err, sizeof(err));
     if (status != 0) {
       dw_log(DW_LOG_ERR,
              "account %s: SmartmeterFile \"%s\": %s; keeping the %zu "
@@ -425,7 +424,8 @@ long dw_account_interval_ms(const dw_account_t *a) {
   return a->cfg.interval_ms;
 }
 
-/* --- failures --------------------------------------------------------------- */
+/* --- failures ---------------------------------------------------------------
+ */
 
 static const char *slot_period(const slot_t *s) {
   return s->period < 0 ? NULL : dw_period_name((dw_period_t)s->period);
@@ -445,8 +445,9 @@ static void slot_failed(dw_account_t *a, slot_t *s, dw_err_class_t class,
   a->errors[class]++;
   if (s->failures < UINT16_MAX)
     s->failures++;
-  s->next_due_ms = now_ms + dw_health_backoff_ms(s->failures, a->base_ms,
-                                                 a->cfg.backoff_max_ms, &a->rng);
+  s->next_due_ms =
+      now_ms + dw_health_backoff_ms(s->failures, a->base_ms,
+                                    a->cfg.backoff_max_ms, &a->rng);
   /* The notification names the failing slot that comes first in
    * resource and period order, not the first to fail: responses complete
    * in any order, and the name must not change from run to run. */
@@ -483,11 +484,10 @@ static void describe_http_failure(const dw_http_req_t *req, char *out,
 static void throttle(dw_account_t *a, const dw_http_req_t *req,
                      int64_t now_ms) {
   a->throttles++;
-  int64_t wait_ms =
-      req->retry_after_s >= 0
-          ? req->retry_after_s * 1000
-          : dw_health_backoff_ms(a->throttles, a->base_ms,
-                                 a->cfg.backoff_max_ms, &a->rng);
+  int64_t wait_ms = req->retry_after_s >= 0
+                        ? req->retry_after_s * 1000
+                        : dw_health_backoff_ms(a->throttles, a->base_ms,
+                                               a->cfg.backoff_max_ms, &a->rng);
   if (wait_ms > a->cfg.backoff_max_ms)
     wait_ms = a->cfg.backoff_max_ms;
   if (now_ms + wait_ms > a->paused_until_ms) {
@@ -580,27 +580,29 @@ static int token_renew(dw_account_t *a, int64_t deadline_ms, uint64_t now) {
   }
   bool refused = req.error == DW_HTTP_OK &&
                  (req.status == 400 || req.status == 401 || req.status == 403);
-  a->errors[refused ? DW_ERR_AUTH : dw_health_classify(&req, req.status == 200)]++;
+  a->errors[refused ? DW_ERR_AUTH
+                    : dw_health_classify(&req, req.status == 200)]++;
   a->token_failures++;
   int64_t wait_ms = dw_health_backoff_ms(a->token_failures, a->base_ms,
                                          a->cfg.backoff_max_ms, &a->rng);
   a->token_retry_ms = now_ms + wait_ms;
-  dw_log(DW_LOG_ERR, "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
+  dw_log(DW_LOG_ERR,
+         "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
          a->cfg.name, a->cfg.token_url, why,
          refused ? " (check ClientID and the client secret)" : "",
          (double)wait_ms / 1000.0);
   if (!a->auth_notified) {
     a->auth_notified = true;
-    dw_dispatch_notification(DW_NOTIF_FAILURE, a->self_instance,
-                             "digiwatt_requests", "token", now,
-                             "account %s cannot authenticate: %s%s",
-                             a->cfg.name, why,
-                             refused ? " (credentials refused)" : "");
+    dw_dispatch_notification(
+        DW_NOTIF_FAILURE, a->self_instance, "digiwatt_requests", "token", now,
+        "account %s cannot authenticate: %s%s", a->cfg.name, why,
+        refused ? " (credentials refused)" : "");
   }
   return -EIO;
 }
 
-/* --- fetching --------------------------------------------------------------- */
+/* --- fetching ---------------------------------------------------------------
+ */
 
 static int job_on_body(void *ud, const char *buf, size_t len) {
   job_t *job = ud;
@@ -650,8 +652,7 @@ static void job_store(dw_account_t *a, job_t *job, int64_t now_ms) {
 }
 
 /* Prepares a job for its slot; 0 or a negative errno. */
-static int job_init(dw_account_t *a, job_t *job, slot_t *slot,
-                    int64_t now_ms) {
+static int job_init(dw_account_t *a, job_t *job, slot_t *slot, int64_t now_ms) {
   const meter_t *meter = slot_meter(a, slot);
   char url[MAX_URL];
   *job = (job_t){.account = a, .slot = slot};
@@ -675,8 +676,8 @@ static int job_init(dw_account_t *a, job_t *job, slot_t *slot,
 static void job_report(dw_account_t *a, job_t *job, int64_t now_ms) {
   const dw_http_req_t *req = &job->req;
   char why[256];
-  bool decode_failed = req->error == DW_HTTP_ERR_ABORTED &&
-                       job->dec != NULL && dw_dec_error(job->dec) != NULL;
+  bool decode_failed = req->error == DW_HTTP_ERR_ABORTED && job->dec != NULL &&
+                       dw_dec_error(job->dec) != NULL;
   if (decode_failed)
     snprintf(why, sizeof(why), "cannot decode the response: %s",
              dw_dec_error(job->dec));
@@ -790,8 +791,8 @@ static void fetch_wave(dw_account_t *a, job_t *jobs, job_t **ptrs, size_t n,
 
 /* True when the account may send requests now; a token is fetched when
  * needed (unless its retry time has not come). */
-static bool ready_to_fetch(dw_account_t *a, int64_t now_ms,
-                           int64_t deadline_ms, uint64_t now) {
+static bool ready_to_fetch(dw_account_t *a, int64_t now_ms, int64_t deadline_ms,
+                           uint64_t now) {
   if (now_ms < a->paused_until_ms)
     return false;
   if (dw_token_usable(a->token, now_ms))
@@ -854,10 +855,9 @@ static void notify_meter(dw_account_t *a, const meter_t *m, int severity,
   a->notifications++;
   const char *slug = dw_resource_info((dw_resource_t)m->failed_resource)->slug;
   if (severity == DW_NOTIF_OKAY) {
-    dw_dispatch_notification(severity, m->instance,
-                             "digiwatt_data_age_seconds", slug, now,
-                             "smartmeter %s (account %s) recovered", m->id,
-                             a->cfg.name);
+    dw_dispatch_notification(severity, m->instance, "digiwatt_data_age_seconds",
+                             slug, now, "smartmeter %s (account %s) recovered",
+                             m->id, a->cfg.name);
     return;
   }
   const char *period = m->failed_period < 0
@@ -912,9 +912,9 @@ static void dispatch_self(dw_account_t *a, uint64_t now, uint64_t interval,
                               dw_err_class_name((dw_err_class_t)c), now,
                               interval, true, (double)a->errors[c]);
   if (a->responses > 0)
-    status |= dw_dispatch_own(pi, "digiwatt_response_time_seconds", NULL, now,
-                              interval, false,
-                              a->response_s_sum / a->responses);
+    status |=
+        dw_dispatch_own(pi, "digiwatt_response_time_seconds", NULL, now,
+                        interval, false, a->response_s_sum / a->responses);
   status |= dw_dispatch_own(pi, "digiwatt_cycle_seconds", NULL, now, interval,
                             false, cycle_s);
   size_t failed = 0;
@@ -922,9 +922,9 @@ static void dispatch_self(dw_account_t *a, uint64_t now, uint64_t interval,
     const meter_t *m = &a->fleet.meters[i];
     failed += m->failed_cycles > 0;
     int64_t since = m->last_ok_ms ? m->last_ok_ms : a->created_ms;
-    status |= dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL,
-                              now, interval, false,
-                              (double)(now_ms - since) / 1000.0);
+    status |=
+        dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL, now,
+                        interval, false, (double)(now_ms - since) / 1000.0);
   }
   status |= dw_dispatch_own(pi, "digiwatt_meters", "ok", now, interval, false,
                             (double)(a->fleet.meters_len - failed));
@@ -935,7 +935,8 @@ static void dispatch_self(dw_account_t *a, uint64_t now, uint64_t interval,
            a->cfg.name);
 }
 
-/* --- the cycle -------------------------------------------------------------- */
+/* --- the cycle --------------------------------------------------------------
+ */
 
 static void dispatch_slot(dw_account_t *a, slot_t *s, uint64_t now,
                           uint64_t interval) {

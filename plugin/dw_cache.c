@@ -6,26 +6,32 @@
 #include <string.h>
 
 struct dw_cache_item {
-  uint8_t type;        /* index into types[] */
-  uint8_t label;       /* index into labels[] */
+  uint8_t type;  /* index into types[] */
+  uint8_t label; /* index into labels[] */
   uint8_t values_len;
   uint8_t latest;
-  uint16_t appliance;  /* 0: none, else 1 + index into names */
+  uint16_t appliance; /* 0: none, else 1 + index into names */
   int32_t month;
-  uint32_t value_at;   /* first value in values */
+  uint32_t value_at; /* first value in values */
 };
 
-static const char *const types[] = {DW_TYPE_ENERGY, DW_TYPE_COST,
-                                    DW_TYPE_TREND, DW_TYPE_SHARE,
-                                    DW_TYPE_PERFORMANCE};
+static const char *const types[] = {DW_TYPE_ENERGY, DW_TYPE_COST, DW_TYPE_TREND,
+                                    DW_TYPE_SHARE, DW_TYPE_PERFORMANCE};
 
 /* Every label the decoders emit (dw_decode.c); a new one goes here. */
-static const char *const labels[] = {
-    "costs",          "consumption",         "distribution",
-    "performance",    "savings",             "saving-potential",
-    "consumption-history", "costs-forecast", "costs-history",
-    "yearly-distribution", "yearly-compound", "yearly-compound-total",
-    "disaggregation"};
+static const char *const labels[] = {"costs",
+                                     "consumption",
+                                     "distribution",
+                                     "performance",
+                                     "savings",
+                                     "saving-potential",
+                                     "consumption-history",
+                                     "costs-forecast",
+                                     "costs-history",
+                                     "yearly-distribution",
+                                     "yearly-compound",
+                                     "yearly-compound-total",
+                                     "disaggregation"};
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -81,13 +87,13 @@ int dw_cache_add(void *cache, const dw_sample_t *s) {
       grow((void **)&c->values, &c->values_cap,
            c->values_len + (uint32_t)s->values_len, sizeof(double)) != 0)
     return -ENOMEM;
-  c->items[c->len++] = (struct dw_cache_item){
-      .type = (uint8_t)type,
-      .label = (uint8_t)label,
-      .values_len = (uint8_t)s->values_len,
-      .appliance = (uint16_t)appliance,
-      .month = s->month,
-      .value_at = c->values_len};
+  c->items[c->len++] =
+      (struct dw_cache_item){.type = (uint8_t)type,
+                             .label = (uint8_t)label,
+                             .values_len = (uint8_t)s->values_len,
+                             .appliance = (uint16_t)appliance,
+                             .month = s->month,
+                             .value_at = c->values_len};
   memcpy(c->values + c->values_len, s->values, s->values_len * sizeof(double));
   c->values_len += (uint32_t)s->values_len;
   return 0;
@@ -130,12 +136,12 @@ void dw_cache_seal(dw_cache_t *c) {
 void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
                   bool *latest) {
   const struct dw_cache_item *it = &c->items[i];
-  *out = (dw_sample_t){
-      .type = types[it->type],
-      .label = labels[it->label],
-      .appliance = it->appliance ? c->names[it->appliance - 1] : NULL,
-      .month = it->month,
-      .values_len = it->values_len};
+  *out = (dw_sample_t){.type = types[it->type],
+                       .label = labels[it->label],
+                       .appliance =
+                           it->appliance ? c->names[it->appliance - 1] : NULL,
+                       .month = it->month,
+                       .values_len = it->values_len};
   memcpy(out->values, c->values + it->value_at,
          it->values_len * sizeof(double));
   *latest = it->latest;

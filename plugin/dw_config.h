@@ -59,7 +59,7 @@ typedef struct dw_account_cfg {
   long backoff_max_ms;   /* BackoffMax: cap of the exponential backoff */
   unsigned failure_threshold; /* FailureThreshold: failed cycles in a row
                                  before a meter's FAILURE notification */
-  bool self_metrics;     /* SelfMetrics: requests, errors, data age... */
+  bool self_metrics;          /* SelfMetrics: requests, errors, data age... */
 } dw_account_cfg_t;
 
 typedef struct dw_config {

@@ -26,9 +26,8 @@ dw_dec_t *dw_dec_create(dw_resource_t r, const dw_json_limits_t *limits);
 void dw_dec_destroy(dw_dec_t *d);
 
 /* Feeds body bytes; 0 or a negative errno (sticky, see dw_dec_error). */
-__attribute__((warn_unused_result)) int dw_dec_feed(dw_dec_t *d,
-                                                    const void *buf,
-                                                    size_t len);
+__attribute__((warn_unused_result)) int
+dw_dec_feed(dw_dec_t *d, const void *buf, size_t len);
 
 /* Ends the body, validates it and emits every sample in document order;
  * 0, or a negative errno with nothing emitted (-EINVAL bad JSON or wrong

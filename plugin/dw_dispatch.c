@@ -16,8 +16,8 @@
  * newest month dispatched under it. A slot has a few dozen at most. */
 struct dw_month_mark {
   unsigned series;
-  int month;         /* newest month dispatched */
-  uint64_t sent_at;  /* cycle time of that dispatch */
+  int month;        /* newest month dispatched */
+  uint64_t sent_at; /* cycle time of that dispatch */
 };
 
 void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
@@ -116,8 +116,7 @@ int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
   /* label, period and a safe appliance name take at most 101 bytes, so
    * the "-latest" twin always fits collectd's 128. */
   char type_instance[DATA_MAX_NAME_LEN - sizeof("-latest")];
-  dw_dispatch_type_instance(type_instance, sizeof(type_instance), s,
-                            t->period);
+  dw_dispatch_type_instance(type_instance, sizeof(type_instance), s, t->period);
   if (s->month == 0)
     return dispatch_values(t, s, type_instance, t->time);
 
@@ -136,8 +135,8 @@ int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
 }
 
 int dw_dispatch_own(const char *plugin_instance, const char *type,
-                    const char *type_instance, uint64_t time,
-                    uint64_t interval, bool derive, double value) {
+                    const char *type_instance, uint64_t time, uint64_t interval,
+                    bool derive, double value) {
   value_t v;
   if (derive)
     v.derive = (derive_t)llround(value);
@@ -168,8 +167,7 @@ void dw_dispatch_notification(int severity, const char *plugin_instance,
   /* Unlike value lists, notifications do not get the host filled in. */
   snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
   snprintf(n.plugin, sizeof(n.plugin), "%s", DW_PLUGIN_NAME);
-  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s",
-           plugin_instance);
+  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", plugin_instance);
   snprintf(n.type, sizeof(n.type), "%s", type);
   snprintf(n.type_instance, sizeof(n.type_instance), "%s",
            type_instance ? type_instance : "");

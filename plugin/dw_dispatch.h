@@ -31,10 +31,10 @@ typedef struct dw_month_memory {
 
 typedef struct dw_dispatch_target {
   const char *plugin_instance;
-  const char *period;       /* NULL for resources without one */
-  uint64_t time;            /* cdtime_t of this cycle */
-  uint64_t interval;        /* cdtime_t of the read callback */
-  bool monthly_history;     /* dispatch month-stamped values */
+  const char *period;        /* NULL for resources without one */
+  uint64_t time;             /* cdtime_t of this cycle */
+  uint64_t interval;         /* cdtime_t of the read callback */
+  bool monthly_history;      /* dispatch month-stamped values */
   dw_month_memory_t *memory; /* of the slot; required for month samples */
 } dw_dispatch_target_t;
 

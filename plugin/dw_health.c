@@ -54,6 +54,7 @@ int64_t dw_health_backoff_ms(unsigned failures, long base_ms, long max_ms,
   if (delay > max_ms)
     delay = max_ms;
   /* factor in [0.5, 1): 2^-1 + (random 52 bits) * 2^-53 */
-  double factor = 0.5 + (double)(dw_health_random(rng) >> 12) / 9007199254740992.0;
+  double factor =
+      0.5 + (double)(dw_health_random(rng) >> 12) / 9007199254740992.0;
   return (int64_t)((double)delay * factor);
 }

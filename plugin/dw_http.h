@@ -28,12 +28,12 @@ typedef struct dw_http_opts {
 } dw_http_opts_t;
 
 typedef enum dw_http_error {
-  DW_HTTP_OK = 0,       /* a response arrived; see status */
-  DW_HTTP_ERR_TIMEOUT,  /* request or batch deadline passed */
-  DW_HTTP_ERR_CONNECT,  /* DNS, refused, reset */
-  DW_HTTP_ERR_TLS,      /* handshake or verification */
+  DW_HTTP_OK = 0,        /* a response arrived; see status */
+  DW_HTTP_ERR_TIMEOUT,   /* request or batch deadline passed */
+  DW_HTTP_ERR_CONNECT,   /* DNS, refused, reset */
+  DW_HTTP_ERR_TLS,       /* handshake or verification */
   DW_HTTP_ERR_TOO_LARGE, /* body above max_body */
-  DW_HTTP_ERR_ABORTED,  /* on_body refused the data */
+  DW_HTTP_ERR_ABORTED,   /* on_body refused the data */
   DW_HTTP_ERR_OTHER
 } dw_http_error_t;
 
@@ -56,10 +56,10 @@ struct dw_http_req {
   void *ud;
   /* Set by the transport before on_done. */
   dw_http_error_t error;
-  long status;         /* HTTP status, 0 when none arrived */
-  long retry_after_s;  /* from Retry-After (seconds or date), -1: none */
-  double total_s;      /* wall time of the request */
-  char errmsg[160];    /* curl's reason when error != DW_HTTP_OK */
+  long status;        /* HTTP status, 0 when none arrived */
+  long retry_after_s; /* from Retry-After (seconds or date), -1: none */
+  double total_s;     /* wall time of the request */
+  char errmsg[160];   /* curl's reason when error != DW_HTTP_OK */
 };
 
 typedef struct dw_http dw_http_t;

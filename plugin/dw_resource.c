@@ -12,15 +12,15 @@
  * the monthly histories at most once a day (once a month for closed
  * months, but a new month must not wait a month to appear). */
 static const dw_resource_info_t resources[DW_RES_COUNT] = {
-    [DW_RES_COSTS] = {"costs", true, "/smartmeters/{smartmeterId}/costs/{period}",
+    [DW_RES_COSTS] = {"costs", true,
+                      "/smartmeters/{smartmeterId}/costs/{period}",
                       15 * MINUTE},
     [DW_RES_CONSUMPTION] = {"consumption", true,
                             "/smartmeters/{smartmeterId}/consumption/{period}",
                             15 * MINUTE},
     [DW_RES_CONSUMPTION_DISTRIBUTION] =
         {"consumption-distribution", true,
-         "/smartmeters/{smartmeterId}/consumption-distribution/{period}",
-         HOUR},
+         "/smartmeters/{smartmeterId}/consumption-distribution/{period}", HOUR},
     [DW_RES_PERFORMANCE] = {"performance", true,
                             "/smartmeters/{smartmeterId}/performance/{period}",
                             HOUR},
@@ -39,9 +39,9 @@ static const dw_resource_info_t resources[DW_RES_COUNT] = {
     [DW_RES_YEARLY_COMPOUND_CONSUMPTION] =
         {"yearly-compound-consumption", false,
          "/smartmeters/{smartmeterId}/yearly-compound-consumption", 6 * HOUR},
-    [DW_RES_DISAGGREGATION] = {"disaggregation", true,
-                               "/smartmeters/{smartmeterId}/disaggregation/{period}",
-                               HOUR},
+    [DW_RES_DISAGGREGATION] =
+        {"disaggregation", true,
+         "/smartmeters/{smartmeterId}/disaggregation/{period}", HOUR},
 };
 
 static const char *const periods[DW_PERIOD_COUNT] = {

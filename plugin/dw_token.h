@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DW_TOKEN_MAX_LEN 4096        /* access_token bytes */
-#define DW_TOKEN_MAX_BODY 16384      /* token response bytes */
+#define DW_TOKEN_MAX_LEN 4096           /* access_token bytes */
+#define DW_TOKEN_MAX_BODY 16384         /* token response bytes */
 #define DW_TOKEN_DEFAULT_LIFETIME_S 300 /* when expires_in is missing */
 #define DW_TOKEN_MAX_LIFETIME_S (366L * 24 * 3600)
 

@@ -8,10 +8,11 @@
 #include "dw_account.h"
 #include "dw_config.h"
 #include "dw_http.h"
+#include "run_suite.h"
 #include "stand_in.h"
 
-#include <check.h>
 #include <arpa/inet.h>
+#include <check.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -31,8 +32,8 @@ static atomic_int token_status;   /* status of the token endpoint */
 static atomic_int revoked_before; /* tokens with a lower serial get 401 */
 static atomic_int always_401;     /* data requests get 401 whatever */
 static atomic_int latency_ms;
-static atomic_int throttle_m1;    /* m1 gets 429 with Retry-After: 30 */
-static atomic_int broken_heals;   /* "broken" answers 200 */
+static atomic_int throttle_m1;  /* m1 gets 429 with Retry-After: 30 */
+static atomic_int broken_heals; /* "broken" answers 200 */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
                              const char *body) {
@@ -168,11 +169,13 @@ static dw_account_t *account(const char *extra, const char *meters) {
 #define TWO_METERS                                                             \
   "<Smartmeter \"m1\">\n</Smartmeter>\n<Smartmeter \"m2\">\n</Smartmeter>\n"
 
-static uint64_t cycle_time(int n) { return ((uint64_t)1795000000 + 10u * (unsigned)n) << 30; }
+static uint64_t cycle_time(int n) {
+  return ((uint64_t)1795000000 + 10u * (unsigned)n) << 30;
+}
 
 static void assert_meter_values(const char *instance) {
-  const standin_value_t *v = standin_find_value(
-      instance, "digiwatt_energy_kwh", "consumption-yesterday");
+  const standin_value_t *v = standin_find_value(instance, "digiwatt_energy_kwh",
+                                                "consumption-yesterday");
   ck_assert_ptr_nonnull(v);
   ck_assert_double_eq_tol(v->values[0], 73.61, 1e-9);
   v = standin_find_value(instance, "digiwatt_trend_percent",
@@ -203,8 +206,7 @@ static size_t notifications_matching(int severity, const char *instance,
   size_t n = 0;
   for (size_t i = 0; i < standin_notifications_count(); i++) {
     const standin_notification_t *x = standin_notification_at(i);
-    n += x->severity == severity &&
-         strcmp(x->plugin_instance, instance) == 0 &&
+    n += x->severity == severity && strcmp(x->plugin_instance, instance) == 0 &&
          strcmp(x->type_instance, type_instance) == 0;
   }
   return n;
@@ -234,10 +236,9 @@ START_TEST(the_token_is_reused_across_cycles) {
 END_TEST
 
 START_TEST(a_failing_meter_never_stops_another) {
-  dw_account_t *a = account("",
-                            "<Smartmeter \"broken\">\n</Smartmeter>\n"
-                            "<Smartmeter \"badjson\">\n</Smartmeter>\n"
-                            "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  dw_account_t *a = account("", "<Smartmeter \"broken\">\n</Smartmeter>\n"
+                                "<Smartmeter \"badjson\">\n</Smartmeter>\n"
+                                "<Smartmeter \"m1\">\n</Smartmeter>\n");
   ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
   assert_meter_values("m1");
   ck_assert(standin_log_contains("smartmeter broken: consumption/yesterday: "
@@ -347,10 +348,10 @@ START_TEST(retry_after_pauses_the_whole_account) {
   standin_reset();
   ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
   ck_assert_int_eq(atomic_load(&data_requests), after_first);
-  ck_assert_ptr_nonnull(standin_find_value("m2", "digiwatt_energy_kwh",
-                                           "consumption-yesterday"));
-  const standin_value_t *v = standin_find_value(
-      "account-a", "digiwatt_errors", "rate-limit");
+  ck_assert_ptr_nonnull(
+      standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday"));
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_errors", "rate-limit");
   ck_assert_ptr_nonnull(v);
   ck_assert_int_ge(v->derives[0], 1);
   dw_account_destroy(a);
@@ -364,8 +365,8 @@ START_TEST(refused_credentials_back_off_and_notify_once) {
     ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), -EIO);
   /* the backoff (0.5 s at least here) keeps the next try away */
   ck_assert_int_eq(atomic_load(&token_requests), 1);
-  ck_assert_uint_eq(
-      notifications_matching(NOTIF_FAILURE, "account-a", "token"), 1);
+  ck_assert_uint_eq(notifications_matching(NOTIF_FAILURE, "account-a", "token"),
+                    1);
   const standin_notification_t *n = standin_notification_at(0);
   ck_assert_str_eq(n->plugin, "digiwatt");
   ck_assert_ptr_nonnull(strstr(n->message, "cannot authenticate"));
@@ -374,8 +375,9 @@ START_TEST(refused_credentials_back_off_and_notify_once) {
   /* credentials fixed: after the backoff the token comes, OKAY follows */
   atomic_store(&token_status, 200);
   const uint64_t fast = (uint64_t)1 << 27; /* 125 ms interval */
-  for (int i = 0; i < 40 && notifications_matching(NOTIF_OKAY, "account-a",
-                                                   "token") == 0; i++) {
+  for (int i = 0;
+       i < 40 && notifications_matching(NOTIF_OKAY, "account-a", "token") == 0;
+       i++) {
     usleep(100 * 1000);
     dw_account_read(a, cycle_time(10 + i), fast);
   }
@@ -412,20 +414,16 @@ START_TEST(a_failing_meter_notifies_after_the_threshold_and_on_recovery) {
     usleep(50 * 1000);
     dw_account_read(a, cycle_time(i), fast);
   }
-  ck_assert_uint_eq(
-      failures_of("broken"), 1);
-  ck_assert_uint_eq(failures_of("m1"),
-                    0);
+  ck_assert_uint_eq(failures_of("broken"), 1);
+  ck_assert_uint_eq(failures_of("m1"), 0);
   atomic_store(&broken_heals, 1);
   for (int i = 60; i < 160 && okays_of("broken") == 0; i++) {
     usleep(50 * 1000);
     dw_account_read(a, cycle_time(i), fast);
   }
-  ck_assert_uint_eq(okays_of("broken"),
-                    1);
+  ck_assert_uint_eq(okays_of("broken"), 1);
   /* only state changes notify */
-  ck_assert_uint_eq(
-      failures_of("broken"), 1);
+  ck_assert_uint_eq(failures_of("broken"), 1);
   dw_account_destroy(a);
 }
 END_TEST
@@ -473,8 +471,8 @@ START_TEST(a_reloaded_file_cannot_steal_an_instance) {
   close(fd);
   char extra[256];
   snprintf(extra, sizeof(extra), "SmartmeterFile \"%s\"\n", path);
-  dw_account_t *a =
-      account(extra, "<Smartmeter \"m1\">\n  Instance \"home\"\n</Smartmeter>\n");
+  dw_account_t *a = account(
+      extra, "<Smartmeter \"m1\">\n  Instance \"home\"\n</Smartmeter>\n");
   ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
   ck_assert_ptr_nonnull(standin_find_value("filemeter", "digiwatt_energy_kwh",
                                            "consumption-yesterday"));
@@ -516,9 +514,5 @@ int main(void) {
   tcase_add_test(tc, self_metrics_count_what_happened);
   tcase_add_test(tc, a_reloaded_file_cannot_steal_an_instance);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return standin_run_suite(s);
 }

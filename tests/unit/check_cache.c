@@ -1,6 +1,8 @@
 /* check_cache.c - packed samples: round trip, order, latest, interning. */
 #include "dw_cache.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -9,16 +11,23 @@
 
 static dw_sample_t sample(const char *type, const char *label,
                           const char *appliance, int month, double v) {
-  return (dw_sample_t){.type = type, .label = label, .appliance = appliance,
-                       .month = month, .values_len = 1, .values = {v}};
+  return (dw_sample_t){.type = type,
+                       .label = label,
+                       .appliance = appliance,
+                       .month = month,
+                       .values_len = 1,
+                       .values = {v}};
 }
 
 START_TEST(samples_round_trip) {
   dw_cache_t c = {0};
-  dw_sample_t perf = {.type = DW_TYPE_PERFORMANCE, .label = "performance",
-                      .values_len = 3, .values = {10, 130, NAN}};
+  dw_sample_t perf = {.type = DW_TYPE_PERFORMANCE,
+                      .label = "performance",
+                      .values_len = 3,
+                      .values = {10, 130, NAN}};
   ck_assert_int_eq(dw_cache_add(&c, &perf), 0);
-  dw_sample_t s = sample(DW_TYPE_SHARE, "distribution", "Water heater", 0, 29.5);
+  dw_sample_t s =
+      sample(DW_TYPE_SHARE, "distribution", "Water heater", 0, 29.5);
   ck_assert_int_eq(dw_cache_add(&c, &s), 0);
   dw_cache_seal(&c);
   ck_assert_uint_eq(c.len, 2);
@@ -45,8 +54,8 @@ START_TEST(months_are_ordered_and_the_newest_marked) {
   const char *apps[] = {"fridge", "standby"};
   for (int m = 24320; m > 24308; m--) /* newest first in the input */
     for (int a = 0; a < 2; a++) {
-      dw_sample_t s = sample(DW_TYPE_ENERGY, "yearly-distribution", apps[a],
-                             m, m + a);
+      dw_sample_t s =
+          sample(DW_TYPE_ENERGY, "yearly-distribution", apps[a], m, m + a);
       ck_assert_int_eq(dw_cache_add(&c, &s), 0);
     }
   dw_sample_t forecast = sample(DW_TYPE_COST, "costs-forecast", NULL, 0, 1);
@@ -88,9 +97,5 @@ int main(void) {
   tcase_add_test(tc, months_are_ordered_and_the_newest_marked);
   tcase_add_test(tc, unknown_labels_are_refused);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return standin_run_suite(s);
 }

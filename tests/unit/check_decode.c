@@ -6,6 +6,8 @@
  * tests/fixtures/README.md). */
 #include "dw_decode.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -640,10 +642,4 @@ static Suite *decode_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(decode_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(decode_suite()); }

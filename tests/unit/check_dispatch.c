@@ -1,5 +1,6 @@
 /* check_dispatch.c - the dispatcher: identifiers, month stamps, "-latest". */
 #include "dw_dispatch.h"
+#include "run_suite.h"
 #include "stand_in.h"
 
 #include <check.h>
@@ -9,7 +10,7 @@
 
 #define NOW ((uint64_t)1795000000 << 30)
 #define INTERVAL ((uint64_t)10 << 30)
-#define MONTH(y, m) ((y) * 12 + (m) - 1)
+#define MONTH(y, m) ((y)*12 + (m)-1)
 
 static void setup(void) { standin_reset(); }
 static void teardown(void) { standin_reset(); }
@@ -234,9 +235,5 @@ int main(void) {
   tcase_add_test(tc, a_refused_dispatch_is_reported);
   tcase_add_test(tc, longest_identifier_fits);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return standin_run_suite(s);
 }

@@ -1,6 +1,8 @@
 /* check_health.c - failure classes and the backoff schedule. */
 #include "dw_health.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +92,5 @@ int main(void) {
   tcase_add_test(tc, backoff_spreads_a_fleet);
   tcase_add_test(tc, random_never_sticks);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return standin_run_suite(s);
 }

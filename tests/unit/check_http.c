@@ -5,6 +5,8 @@
  * on purpose (3x or more) because the machine is shared. */
 #include "dw_http.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <microhttpd.h>
 
@@ -802,10 +804,4 @@ static Suite *http_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(http_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(http_suite()); }

@@ -6,6 +6,8 @@
  * 1 to 31 bytes, and every run must give the same answer. */
 #include "dw_json.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -507,10 +509,4 @@ static Suite *json_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(json_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(json_suite()); }

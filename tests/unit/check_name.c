@@ -1,6 +1,8 @@
 /* check_name.c - unit tests of the dw_name room. */
 #include "dw_name.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -137,10 +139,4 @@ static Suite *name_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(name_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(name_suite()); }

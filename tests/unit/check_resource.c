@@ -1,6 +1,8 @@
 /* check_resource.c - unit tests of the dw_resource tables. */
 #include "dw_resource.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -119,10 +121,4 @@ static Suite *resource_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(resource_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(resource_suite()); }

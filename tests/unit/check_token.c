@@ -1,6 +1,8 @@
 /* check_token.c - unit tests of the dw_token room. */
 #include "dw_token.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -428,10 +430,4 @@ static Suite *token_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(token_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(token_suite()); }

@@ -2,6 +2,8 @@
 #include "dw_resource.h"
 #include "dw_url.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -431,10 +433,4 @@ static Suite *url_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(url_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(url_suite()); }

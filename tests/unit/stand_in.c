@@ -3,6 +3,7 @@
  * Test code: it aborts on ENOMEM instead of threading errors through, and
  * keeps everything in plain growable arrays. */
 #include "stand_in.h"
+#include "run_suite.h"
 
 /* The daemon global that notifications take their host from. */
 static char standin_host[] = "standin-host";
@@ -476,4 +477,12 @@ void standin_config_free(oconfig_item_t *root) {
     return;
   item_clear(root);
   free(root);
+}
+
+int standin_run_suite(Suite *suite) {
+  SRunner *sr = srunner_create(suite);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
