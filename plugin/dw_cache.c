@@ -113,7 +113,8 @@ static bool same_series(const struct dw_cache_item *a,
 /* qsort is not stable, but only samples of different series share a
  * month, and their relative order does not matter to anyone. */
 void dw_cache_seal(dw_cache_t *c) {
-  qsort(c->items, c->len, sizeof(*c->items), by_month);
+  if (c->len > 1) /* an empty cache has no array: qsort(NULL) is undefined */
+    qsort(c->items, c->len, sizeof(*c->items), by_month);
   for (uint32_t i = 0; i < c->len; i++) {
     struct dw_cache_item *it = &c->items[i];
     it->latest = it->month != 0;

@@ -61,7 +61,6 @@ struct dw_json_parser {
   size_t nodes;
   const char *pending_key; /* arena copy of the last key, until its value */
   dw_json_t *root;
-  size_t fed_bytes; /* before the current yajl_parse call */
   bool finished;
   int err;
   char errbuf[ERROR_BYTES];
@@ -333,7 +332,10 @@ void dw_json_parser_destroy(dw_json_parser_t *p) {
 
 /* Turns yajl's error into ours. yajl's terse form (verbose 0) names the
  * problem without echoing the input; we drop its "parse error: " prefix. */
-static int syntax_error(dw_json_parser_t *p, size_t offset) {
+/* The message carries no byte offset: yajl's offset backs up by the length
+ * of the failing token, which is wrong when the token began in an earlier
+ * chunk, so it would differ with how the body happened to be split. */
+static int syntax_error(dw_json_parser_t *p) {
   unsigned char *text = yajl_get_error(p->yajl, 0, NULL, 0);
   const char *reason = text != NULL ? (const char *)text : "invalid JSON";
   const char *colon = strstr(reason, ": ");
@@ -342,7 +344,7 @@ static int syntax_error(dw_json_parser_t *p, size_t offset) {
   size_t len = strcspn(reason, "\n");
   while (len > 0 && reason[len - 1] == '.')
     len--;
-  fail(p, -EINVAL, "syntax error at byte %zu: %.*s", offset, (int)len, reason);
+  fail(p, -EINVAL, "syntax error: %.*s", (int)len, reason);
   if (text != NULL)
     yajl_free_error(p->yajl, text);
   return p->err;
@@ -357,10 +359,9 @@ int dw_json_parser_feed(dw_json_parser_t *p, const void *buf, size_t len) {
     return 0;
   yajl_status status = yajl_parse(p->yajl, buf, len);
   if (status == yajl_status_error)
-    return syntax_error(p, p->fed_bytes + yajl_get_bytes_consumed(p->yajl));
+    return syntax_error(p);
   if (status != yajl_status_ok) /* a callback cancelled, error already set */
     return fail(p, -EINVAL, "parse cancelled");
-  p->fed_bytes += len;
   return 0;
 }
 
@@ -369,12 +370,11 @@ int dw_json_parser_finish(dw_json_parser_t *p) {
     return p->err;
   yajl_status status = yajl_complete_parse(p->yajl);
   if (status == yajl_status_error)
-    return syntax_error(p, p->fed_bytes);
+    return syntax_error(p);
   if (status != yajl_status_ok)
     return fail(p, -EINVAL, "parse cancelled");
   if (p->root == NULL || p->depth != 0) /* yajl guarantees; be sure */
-    return fail(p, -EINVAL, "syntax error at byte %zu: premature EOF",
-                p->fed_bytes);
+    return fail(p, -EINVAL, "syntax error: premature EOF");
   p->finished = true;
   return 0;
 }

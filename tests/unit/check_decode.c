@@ -561,7 +561,7 @@ START_TEST(test_errors_are_sticky) {
   dw_dec_t *d = fed(DW_RES_COSTS, "{\"value\":}", NULL, -EINVAL);
   char first[256];
   snprintf(first, sizeof(first), "%s", dw_dec_error(d));
-  ck_assert_ptr_nonnull(strstr(first, "costs: syntax error at byte 10"));
+  ck_assert_ptr_nonnull(strstr(first, "costs: syntax error: "));
   ck_assert_int_eq(dw_dec_feed(d, "1}", 2), -EINVAL);
   ck_assert_int_eq(dw_dec_finish(d, count_sample, &calls), -EINVAL);
   ck_assert_str_eq(dw_dec_error(d), first);
