@@ -39,11 +39,10 @@ typedef struct meter {
   size_t first_slot; /* slots of a meter are contiguous */
   size_t slots_len;
   int64_t last_ok_ms;      /* 0: never */
-  unsigned failed_cycles;  /* cycles in a row with a failed due request */
   bool notified;           /* a FAILURE went out; an OKAY is owed */
-  bool due;                /* this cycle: at least one request */
-  bool failed;             /* this cycle: at least one failed */
-  uint8_t failed_resource; /* this cycle: the first failure's slot */
+  bool failing;            /* one of its slots failed its last attempt */
+  uint16_t why_failures;   /* the failure count behind failed_why */
+  uint8_t failed_resource; /* the slot that failed_why describes */
   int8_t failed_period;
   char failed_why[96];
 } meter_t;
@@ -274,7 +273,7 @@ static int by_id(const void *x, const void *y) {
  * state) into the new one, so a reload loses nothing for kept meters. */
 static void meter_adopt(fleet_t *to, meter_t *m, fleet_t *from, meter_t *old) {
   m->last_ok_ms = old->last_ok_ms;
-  m->failed_cycles = old->failed_cycles;
+  m->failing = old->failing;
   m->notified = old->notified;
   for (size_t i = 0; i < m->slots_len; i++) {
     slot_t *s = &to->slots[m->first_slot + i];
@@ -448,12 +447,15 @@ static void slot_failed(dw_account_t *a, slot_t *s, dw_err_class_t class,
   s->next_due_ms =
       now_ms + dw_health_backoff_ms(s->failures, a->base_ms,
                                     a->cfg.backoff_max_ms, &a->rng);
-  /* The notification names the failing slot that comes first in
-   * resource and period order, not the first to fail: responses complete
-   * in any order, and the name must not change from run to run. */
-  if (!m->failed || s->resource < m->failed_resource ||
-      (s->resource == m->failed_resource && s->period < m->failed_period)) {
-    m->failed = true;
+  /* The meter's reason is that of its most failed slot (the first in
+   * resource and period order among equals), so a notification names the
+   * resource that crossed FailureThreshold, whatever order responses
+   * completed in. */
+  if (s->failures > m->why_failures ||
+      (s->failures == m->why_failures && (s->resource < m->failed_resource ||
+                                          (s->resource == m->failed_resource &&
+                                           s->period <= m->failed_period)))) {
+    m->why_failures = s->failures;
     m->failed_resource = s->resource;
     m->failed_period = s->period;
     snprintf(m->failed_why, sizeof(m->failed_why), "%s", why);
@@ -504,12 +506,15 @@ static void throttle(dw_account_t *a, const dw_http_req_t *req,
 typedef struct token_body {
   char buf[DW_TOKEN_MAX_BODY];
   size_t len;
+  bool too_large;
 } token_body_t;
 
 static int token_on_body(void *ud, const char *buf, size_t len) {
   token_body_t *body = ud;
-  if (len > sizeof(body->buf) - body->len)
+  if (len > sizeof(body->buf) - body->len) {
+    body->too_large = true;
     return -1;
+  }
   memcpy(body->buf + body->len, buf, len);
   body->len += len;
   return 0;
@@ -532,6 +537,10 @@ static int token_request(dw_account_t *a, int64_t deadline_ms,
   int status = dw_http_run(a->http, reqs, 1, deadline_ms);
   if (status != 0) {
     snprintf(why, why_size, "out of memory");
+  } else if (body->too_large) {
+    snprintf(why, why_size, "the token response is too large (over %d bytes)",
+             DW_TOKEN_MAX_BODY);
+    status = -EIO;
   } else if (req->error != DW_HTTP_OK || req->status < 200 ||
              req->status > 299) {
     describe_http_failure(req, why, why_size);
@@ -559,6 +568,16 @@ static void token_recovered(dw_account_t *a, uint64_t now) {
   }
 }
 
+/* Sends the account's authentication FAILURE, once until it recovers. */
+static void auth_failed(dw_account_t *a, uint64_t now, const char *why) {
+  if (a->auth_notified)
+    return;
+  a->auth_notified = true;
+  dw_dispatch_notification(
+      DW_NOTIF_FAILURE, a->self_instance, "digiwatt_requests", "token", now,
+      "account %s cannot authenticate: %s", a->cfg.name, why);
+}
+
 /* Gets a fresh token, or says why not and when to try again: refused
  * credentials and broken answers back off exponentially (and notify once);
  * a throttled token endpoint pauses the account and is not a credential
@@ -572,10 +591,14 @@ static int token_renew(dw_account_t *a, int64_t deadline_ms, uint64_t now) {
     return 0;
   }
   if (dw_health_is_throttle(&req)) {
+    /* not a credentials problem: the service is busy or down */
     a->errors[req.status == 429 ? DW_ERR_RATE_LIMIT : DW_ERR_SERVER]++;
-    dw_log(DW_LOG_WARNING, "account %s: the token endpoint is rate-limited: %s",
-           a->cfg.name, why);
+    /* a 429 is the service pacing us; a 503 is an outage to look at */
+    dw_log(req.status == 429 ? DW_LOG_WARNING : DW_LOG_ERR,
+           "account %s: the token endpoint is %s: %s", a->cfg.name,
+           req.status == 429 ? "rate-limited" : "unavailable", why);
     throttle(a, &req, now_ms);
+    auth_failed(a, now, why);
     return -EIO;
   }
   bool refused = req.error == DW_HTTP_OK &&
@@ -591,13 +614,11 @@ static int token_renew(dw_account_t *a, int64_t deadline_ms, uint64_t now) {
          a->cfg.name, a->cfg.token_url, why,
          refused ? " (check ClientID and the client secret)" : "",
          (double)wait_ms / 1000.0);
-  if (!a->auth_notified) {
-    a->auth_notified = true;
-    dw_dispatch_notification(
-        DW_NOTIF_FAILURE, a->self_instance, "digiwatt_requests", "token", now,
-        "account %s cannot authenticate: %s%s", a->cfg.name, why,
-        refused ? " (credentials refused)" : "");
+  if (refused) {
+    size_t used = strlen(why);
+    snprintf(why + used, sizeof(why) - used, " (credentials refused)");
   }
+  auth_failed(a, now, why);
   return -EIO;
 }
 
@@ -826,7 +847,6 @@ static void fetch_due(dw_account_t *a, int64_t now_ms, int64_t deadline_ms,
       if (!checked && !ready_to_fetch(a, now_ms, deadline_ms, now))
         goto out; /* every due slot stays due */
       checked = true;
-      slot_meter(a, slot)->due = true;
       if (job_init(a, &jobs[n], slot, now_ms) == 0)
         n++;
     }
@@ -846,11 +866,13 @@ out:
 
 /* --- health: notifications and self-metrics ------------------------------- */
 
-static void notify_meter(dw_account_t *a, const meter_t *m, int severity,
+/* Sends one meter notification unless this cycle's share is used up;
+ * true when it went out (only then may the meter's state change). */
+static bool notify_meter(dw_account_t *a, const meter_t *m, int severity,
                          uint64_t now) {
   if (a->notifications >= MAX_NOTIFICATIONS) {
     a->notifications_dropped++;
-    return;
+    return false;
   }
   a->notifications++;
   const char *slug = dw_resource_info((dw_resource_t)m->failed_resource)->slug;
@@ -858,44 +880,61 @@ static void notify_meter(dw_account_t *a, const meter_t *m, int severity,
     dw_dispatch_notification(severity, m->instance, "digiwatt_data_age_seconds",
                              slug, now, "smartmeter %s (account %s) recovered",
                              m->id, a->cfg.name);
-    return;
+    return true;
   }
   const char *period = m->failed_period < 0
                            ? NULL
                            : dw_period_name((dw_period_t)m->failed_period);
   dw_dispatch_notification(
       severity, m->instance, "digiwatt_data_age_seconds", slug, now,
-      "smartmeter %s (account %s): %s%s%s failing for %u cycles: %s", m->id,
+      "smartmeter %s (account %s): %s%s%s failed %u times in a row: %s", m->id,
       a->cfg.name, slug, period ? "/" : "", period ? period : "",
-      m->failed_cycles, m->failed_why);
+      m->why_failures, m->failed_why);
+  return true;
 }
 
-/* Moves each meter that had requests this cycle along its failure state;
- * only changes notify: FAILURE after FailureThreshold failed cycles in a
- * row, OKAY on the first clean cycle after that. */
+/* The most failed slot of a meter, or NULL when none is failing. */
+static const slot_t *worst_slot(const dw_account_t *a, const meter_t *m) {
+  const slot_t *worst = NULL;
+  for (size_t i = 0; i < m->slots_len; i++) {
+    const slot_t *s = &a->fleet.slots[m->first_slot + i];
+    if (s->failures > 0 && (worst == NULL || s->failures > worst->failures))
+      worst = s;
+  }
+  return worst;
+}
+
+/* Moves each meter along its failure state. FAILURE once one of its
+ * resources has failed FailureThreshold times in a row; OKAY once none of
+ * its resources is failing any more (a resource waiting out its backoff
+ * while the others succeed is still failing). Only changes notify; a
+ * notification the per-cycle limit held back is tried again next cycle. */
 static void update_meters(dw_account_t *a, uint64_t now) {
   for (size_t i = 0; i < a->fleet.meters_len; i++) {
     meter_t *m = &a->fleet.meters[i];
-    if (m->due && m->failed) {
-      m->failed_cycles++;
-      if (!m->notified && m->failed_cycles >= a->cfg.failure_threshold) {
-        m->notified = true;
-        notify_meter(a, m, DW_NOTIF_FAILURE, now);
-      }
-    } else if (m->due) {
-      m->failed_cycles = 0;
-      if (m->notified) {
-        m->notified = false;
-        notify_meter(a, m, DW_NOTIF_OKAY, now);
-      }
+    const slot_t *worst = worst_slot(a, m);
+    m->failing = worst != NULL;
+    if (worst == NULL)
+      m->why_failures = 0;
+    else if (worst->resource != m->failed_resource ||
+             worst->period != m->failed_period) {
+      /* the slot the reason described has recovered since */
+      m->failed_resource = worst->resource;
+      m->failed_period = worst->period;
+      m->why_failures = worst->failures;
+      snprintf(m->failed_why, sizeof(m->failed_why), "see the log");
     }
-    m->due = m->failed = false;
+    if (worst != NULL && !m->notified &&
+        worst->failures >= a->cfg.failure_threshold)
+      m->notified = notify_meter(a, m, DW_NOTIF_FAILURE, now);
+    else if (worst == NULL && m->notified)
+      m->notified = !notify_meter(a, m, DW_NOTIF_OKAY, now);
   }
   if (a->notifications_dropped > 0)
     dw_dispatch_notification(
         DW_NOTIF_WARNING, a->self_instance, "digiwatt_meters", "failed", now,
-        "account %s: %u more smartmeters changed state this cycle "
-        "(notifications are limited to %d per cycle)",
+        "account %s: %u more smartmeters changed state this cycle; their "
+        "notifications follow in the next cycles (at most %d per cycle)",
         a->cfg.name, a->notifications_dropped, MAX_NOTIFICATIONS);
 }
 
@@ -920,7 +959,7 @@ static void dispatch_self(dw_account_t *a, uint64_t now, uint64_t interval,
   size_t failed = 0;
   for (size_t i = 0; i < a->fleet.meters_len; i++) {
     const meter_t *m = &a->fleet.meters[i];
-    failed += m->failed_cycles > 0;
+    failed += m->failing;
     int64_t since = m->last_ok_ms ? m->last_ok_ms : a->created_ms;
     status |=
         dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL, now,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TOKEN_TYPE_MAX_LEN 32
 #define HEADER_PREFIX "Authorization: "
@@ -98,6 +99,11 @@ static const char *check_token_type(const dw_json_t *v) {
   if (strspn(v->u.string, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                           "0123456789_-") != len)
     return "token_type is not a word";
+  /* Only bearer tokens are understood (RFC 6750); a MAC or other token
+   * put in the header would fail every request with a 401. The type's
+   * case is kept as sent: "Bearer" and "bearer" both work. */
+  if (strcasecmp(v->u.string, "Bearer") != 0)
+    return "token_type is not Bearer (the only type understood)";
   return NULL;
 }
 
