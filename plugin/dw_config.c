@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #define CFG_PREFIX "digiwatt plugin: "
-#define CFG_NAME_MAX 63   /* account names and plugin instances */
-#define CFG_URL_MAX 2048  /* BaseURL, TokenURL */
+#define CFG_NAME_MAX DW_NAME_MAX /* account names and plugin instances */
+#define CFG_URL_MAX 2048         /* BaseURL, TokenURL */
 #define CFG_TEXT_MAX 4096 /* ClientID, ClientSecret, a secret file's line */
 #define CFG_SHOWN_MAX 80  /* bytes of configured text quoted in a log line */
 #define CFG_SHOWN_SIZE (4 * CFG_SHOWN_MAX + 4)
@@ -68,23 +68,7 @@ cfg_warning(const char *where, const char *format, ...) {
  * bytes, so a stray control byte or a long value cannot garble the log.
  * out holds CFG_SHOWN_SIZE bytes; returns out. */
 static const char *cfg_shown(char out[CFG_SHOWN_SIZE], const char *text) {
-  size_t len = 0;
-  for (size_t i = 0; text[i] != '\0'; i++) {
-    unsigned char c = (unsigned char)text[i];
-    if (i == CFG_SHOWN_MAX) {
-      memcpy(out + len, "...", 3);
-      len += 3;
-      break;
-    }
-    if (c == '"' || c == '\\')
-      len += (size_t)snprintf(out + len, 3, "\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
-      len += (size_t)snprintf(out + len, 5, "\\x%02x", c);
-    else
-      out[len++] = (char)c;
-  }
-  out[len] = '\0';
-  return out;
+  return dw_name_printable(out, CFG_SHOWN_SIZE, text, strlen(text));
 }
 
 /* Keeps the first error, except that running out of memory wins. */
@@ -113,14 +97,9 @@ static bool cfg_one_of(const oconfig_item_t *opt, int type) {
   return opt->values_num == 1 && opt->values[0].type == type;
 }
 
-/* 1..CFG_NAME_MAX bytes of [A-Za-z0-9_-], the bytes that survive every
- * write plugin's file name, metric path and tag rules unchanged. */
+/* The Instance and account name rule (dw_name_is_safe). */
 static bool cfg_name_is_safe(const char *name) {
-  size_t len = strlen(name);
-  if (len == 0 || len > CFG_NAME_MAX)
-    return false;
-  return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                      "0123456789_-") == len;
+  return dw_name_is_safe(name, strlen(name));
 }
 
 /* True when text holds a byte below 0x21 or DEL: whitespace or control. */

@@ -7,6 +7,7 @@
  * with a small open-addressing hash set, so a list of 100,000 meters is
  * checked in linear time. */
 #include "dw_fleet.h"
+#include "dw_name.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FLEET_MAX_ID_LEN 256      /* as DW_MAX_ID_LEN for <Smartmeter> */
-#define FLEET_MAX_INSTANCE_LEN 63 /* as the Instance option */
-#define FLEET_SHOWN_MAX 64        /* bytes of an ID quoted in a message */
+#define FLEET_MAX_ID_LEN 256 /* as DW_MAX_ID_LEN for <Smartmeter> */
+#define FLEET_MAX_INSTANCE_LEN DW_NAME_MAX /* as the Instance option */
+#define FLEET_SHOWN_MAX 64 /* bytes of an ID quoted in a message */
 #define FLEET_SHOWN_SIZE (4 * FLEET_SHOWN_MAX + 4)
 #define FLEET_READ_CHUNK 65536 /* bytes asked of each read() */
 
@@ -38,28 +39,9 @@ fleet_err(char *err, size_t err_size, const char *format, ...) {
   va_end(ap);
 }
 
-/* len bytes of text as they may appear in a message: printable ASCII as
- * is, '"', '\\' and every other byte escaped, cut after FLEET_SHOWN_MAX
- * bytes. out holds FLEET_SHOWN_SIZE bytes; returns out. */
 static const char *fleet_shown(char out[FLEET_SHOWN_SIZE], const char *text,
                                size_t len) {
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)text[i];
-    if (i == FLEET_SHOWN_MAX) {
-      memcpy(out + n, "...", 3);
-      n += 3;
-      break;
-    }
-    if (c == '"' || c == '\\')
-      n += (size_t)snprintf(out + n, 3, "\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
-      n += (size_t)snprintf(out + n, 5, "\\x%02x", c);
-    else
-      out[n++] = (char)c;
-  }
-  out[n] = '\0';
-  return out;
+  return dw_name_printable(out, FLEET_SHOWN_SIZE, text, len);
 }
 
 /* --- hashing -------------------------------------------------------------- */
@@ -178,12 +160,7 @@ static int fleet_check_id(fleet_parser_t *p, size_t line, const char *id,
 /* The instance follows the rules of the Instance option. */
 static int fleet_check_instance(fleet_parser_t *p, size_t line,
                                 const char *instance, size_t len) {
-  static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "abcdefghijklmnopqrstuvwxyz0123456789_-";
-  bool ok = len >= 1 && len <= FLEET_MAX_INSTANCE_LEN;
-  for (size_t i = 0; ok && i < len; i++)
-    ok = instance[i] != '\0' && strchr(safe, instance[i]) != NULL;
-  if (ok)
+  if (dw_name_is_safe(instance, len))
     return 0;
   char shown[FLEET_SHOWN_SIZE];
   fleet_err(p->err, p->err_size,

@@ -76,3 +76,35 @@ size_t dw_name_safe(char *out, size_t out_size, const char *text) {
   out[prefix_len + suffix_len] = '\0';
   return prefix_len + suffix_len;
 }
+
+bool dw_name_is_safe(const char *text, size_t len) {
+  if (len == 0 || len > DW_NAME_MAX)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!is_safe_byte((unsigned char)text[i]))
+      return false;
+  return true;
+}
+
+const char *dw_name_printable(char *out, size_t out_size, const char *text,
+                              size_t len) {
+  /* Each byte takes at most 4 ("\\xff"); cutting the input at a quarter of
+   * the space (less "..." and the NUL) always fits, whatever the bytes. */
+  size_t max_in = (out_size - 4) / 4, n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (i == max_in) {
+      memcpy(out + n, "...", 3);
+      n += 3;
+      break;
+    }
+    if (c == '"' || c == '\\')
+      n += (size_t)snprintf(out + n, 3, "\\%c", c);
+    else if (c < 0x20 || c >= 0x7f)
+      n += (size_t)snprintf(out + n, 5, "\\x%02x", c);
+    else
+      out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  return out;
+}

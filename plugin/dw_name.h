@@ -10,11 +10,26 @@
 #ifndef DW_NAME_H
 #define DW_NAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Writes the safe form of text into out (size at least 16) and returns its
  * length; the result always fits, hash included, and is never empty. */
 size_t dw_name_safe(char *out, size_t out_size, const char *text);
+
+#define DW_NAME_MAX 63 /* a safe name: Instance, account names */
+
+/* True when text[0..len) is 1..DW_NAME_MAX bytes of [A-Za-z0-9_-], the
+ * bytes that survive every writer's file name, metric path and tag rules
+ * unchanged (the rule of Instance and of account names). */
+bool dw_name_is_safe(const char *text, size_t len);
+
+/* text[0..len) as it may appear in a log line: printable ASCII as is,
+ * '"', '\\' and every other byte escaped, and cut with "..." after
+ * (out_size - 4) / 4 bytes, so the result always fits out_size (>= 8).
+ * Returns out. */
+const char *dw_name_printable(char *out, size_t out_size, const char *text,
+                              size_t len);
 
 /* 32-bit FNV-1a of text, the hash behind the suffix. */
 unsigned dw_name_hash(const char *text);

@@ -126,6 +126,45 @@ START_TEST(test_name_random) {
 }
 END_TEST
 
+static const struct {
+  const char *text;
+  bool safe;
+} safe_cases[] = {
+    {"home", true},      {"a-b_C9", true},       {"", false},
+    {"a b", false},      {"a.b", false},         {"a/b", false},
+    {"\xc3\xa9", false}, {"account-main", true},
+};
+
+START_TEST(test_is_safe_table) {
+  ck_assert_int_eq(
+      dw_name_is_safe(safe_cases[_i].text, strlen(safe_cases[_i].text)),
+      safe_cases[_i].safe);
+}
+END_TEST
+
+START_TEST(test_is_safe_length) {
+  char text[65];
+  memset(text, 'x', sizeof(text));
+  ck_assert(dw_name_is_safe(text, 63));
+  ck_assert(!dw_name_is_safe(text, 64));
+}
+END_TEST
+
+START_TEST(test_printable) {
+  char out[12]; /* (12 - 4) / 4 = 2 input bytes before the cut */
+  ck_assert_str_eq(dw_name_printable(out, sizeof(out), "ab", 2), "ab");
+  ck_assert_str_eq(dw_name_printable(out, sizeof(out), "abc", 3), "ab...");
+  ck_assert_str_eq(dw_name_printable(out, sizeof(out), "\"\n", 2), "\\\"\\x0a");
+  ck_assert_str_eq(dw_name_printable(out, sizeof(out), "\xff\xfe", 2),
+                   "\\xff\\xfe");
+  char wide[84];
+  char in[100];
+  memset(in, 0x01, sizeof(in));
+  dw_name_printable(wide, sizeof(wide), in, sizeof(in)); /* 20 x "\x01" */
+  ck_assert_uint_eq(strlen(wide), 20 * 4 + 3);
+}
+END_TEST
+
 static Suite *name_suite(void) {
   Suite *s = suite_create("dw_name");
   TCase *tc = tcase_create("core");
@@ -135,6 +174,10 @@ static Suite *name_suite(void) {
   tcase_add_test(tc, test_name_hash_vectors);
   tcase_add_test(tc, test_name_distinct);
   tcase_add_test(tc, test_name_random);
+  tcase_add_loop_test(tc, test_is_safe_table, 0,
+                      sizeof(safe_cases) / sizeof(safe_cases[0]));
+  tcase_add_test(tc, test_is_safe_length);
+  tcase_add_test(tc, test_printable);
   suite_add_tcase(s, tc);
   return s;
 }
