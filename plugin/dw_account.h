@@ -1,13 +1,16 @@
 /* dw_account.h - one account's read cycle.
  *
- * An account owns its configuration, its token, its transport and one slot
- * per (meter, resource, period) with the slot's last good samples. A read
- * cycle, given one "now": renews the token if needed, fetches every due
- * slot through the transport (decoding as bytes arrive), retries once
- * with a fresh token what a 401 refused, and dispatches every slot that
- * holds values. A failing slot never stops another; the cycle returns by
- * its deadline. Knows neither collectd nor curl directly: it talks to
- * dw_http, dw_decode, dw_token and dw_dispatch. */
+ * An account owns its configuration, its token, its transport, its fleet
+ * (blocks plus SmartmeterFile, minus other shards) and one slot per
+ * (meter, resource, period) with the slot's last good samples. A read
+ * cycle, given one "now": re-reads a changed SmartmeterFile, renews the
+ * token if needed, fetches every due slot through the transport (decoding
+ * as bytes arrive), retries once with a fresh token what a 401 refused,
+ * backs off what failed, pauses on 429/503, dispatches every slot that
+ * holds values, and reports on itself (notifications, self-metrics). A
+ * failing slot never stops another; the cycle returns by its deadline.
+ * Knows neither collectd nor curl directly: it talks to dw_http,
+ * dw_decode, dw_cache, dw_token, dw_health and dw_dispatch. */
 #ifndef DW_ACCOUNT_H
 #define DW_ACCOUNT_H
 

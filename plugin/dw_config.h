@@ -2,8 +2,9 @@
  *
  * dw_config_parse() reads an oconfig tree, checks every option, and
  * either returns a complete configuration or logs one error per problem
- * (naming the option, its block and the config line where collectd knows
- * it) and fails. Every string here is owned by the structure. */
+ * (naming the option and the blocks around it: collectd 5.12's config tree
+ * carries no line numbers) and fails. Every string here is owned by the
+ * structure. */
 #ifndef DW_CONFIG_H
 #define DW_CONFIG_H
 
