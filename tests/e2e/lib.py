@@ -250,15 +250,15 @@ def plugin_dir(workdir, plugins):
     return d
 
 
-def collectd_config(workdir, digiwatt_block, interval=1,
-                    writers=("csv", "rrdtool"), extra="", write_threads=5):
-    plugins = ["logfile"] + list(writers)
-    lines = [
-        'Hostname "e2e"',
+def config_head(workdir, host, interval, plugins, write_threads=5):
+    """The global options and the logfile plugin of a test collectd living
+    in workdir, whose PluginDir holds the built plugin and `plugins`."""
+    return [
+        'Hostname "%s"' % host,
         'FQDNLookup false',
         'BaseDir "%s"' % workdir,
         'PIDFile "%s/collectd.pid"' % workdir,
-        'PluginDir "%s"' % plugin_dir(workdir, plugins),
+        'PluginDir "%s"' % plugin_dir(workdir, ["logfile"] + list(plugins)),
         'TypesDB "/usr/share/collectd/types.db" "%s"' % TYPES_DB,
         'Interval %s' % interval,
         'WriteThreads %d' % write_threads,
@@ -270,19 +270,33 @@ def collectd_config(workdir, digiwatt_block, interval=1,
         '  PrintSeverity true',
         '</Plugin>',
     ]
-    for w in writers:
-        lines.append("LoadPlugin %s" % w)
-    if "csv" in writers:
-        lines += ['<Plugin csv>', '  DataDir "%s/csv"' % workdir,
-                  '  StoreRates false', '</Plugin>']
-    if "rrdtool" in writers:
-        lines += ['<Plugin rrdtool>', '  DataDir "%s/rrd"' % workdir,
-                  '  CacheTimeout 0', '</Plugin>']
-    lines += [extra, "LoadPlugin digiwatt", digiwatt_block]
+
+
+def csv_block(workdir):
+    """The csv writer's settings: raw values under workdir/csv."""
+    return ['<Plugin csv>', '  DataDir "%s/csv"' % workdir,
+            '  StoreRates false', '</Plugin>']
+
+
+def write_config(workdir, lines):
     path = os.path.join(workdir, "collectd.conf")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def collectd_config(workdir, digiwatt_block, interval=1,
+                    writers=("csv", "rrdtool"), extra="", write_threads=5):
+    lines = config_head(workdir, "e2e", interval, writers, write_threads)
+    for w in writers:
+        lines.append("LoadPlugin %s" % w)
+    if "csv" in writers:
+        lines += csv_block(workdir)
+    if "rrdtool" in writers:
+        lines += ['<Plugin rrdtool>', '  DataDir "%s/rrd"' % workdir,
+                  '  CacheTimeout 0', '</Plugin>']
+    lines += [extra, "LoadPlugin digiwatt", digiwatt_block]
+    return write_config(workdir, lines)
 
 
 def run_collectd(config, seconds):

@@ -202,36 +202,16 @@ def collectd_config(workdir, digiwatt_block, interval=None, notify=True,
                     writers=("csv",)):
     """A collectd.conf: logfile (info), csv (raw counters), the exec
     notification sink when notify, then the plugin. Returns (path, ndir)."""
-    plugins = ["logfile"] + list(writers) + (["exec"] if notify else [])
-    lines = [
-        'Hostname "%s"' % HOST,
-        'FQDNLookup false',
-        'BaseDir "%s"' % workdir,
-        'PIDFile "%s/collectd.pid"' % workdir,
-        'PluginDir "%s"' % lib.plugin_dir(workdir, plugins),
-        'TypesDB "/usr/share/collectd/types.db" "%s"' % lib.TYPES_DB,
-        'Interval %s' % (interval or INTERVAL),
-        'LoadPlugin logfile',
-        '<Plugin logfile>',
-        '  LogLevel "info"',
-        '  File "%s/collectd.log"' % workdir,
-        '  Timestamp true',
-        '  PrintSeverity true',
-        '</Plugin>',
-    ]
+    plugins = list(writers) + (["exec"] if notify else [])
+    lines = lib.config_head(workdir, HOST, interval or INTERVAL, plugins)
     if "csv" in writers:
-        lines += ['LoadPlugin csv', '<Plugin csv>',
-                  '  DataDir "%s/csv"' % workdir, '  StoreRates false',
-                  '</Plugin>']
+        lines += ['LoadPlugin csv'] + lib.csv_block(workdir)
     ndir = None
     if notify:
         block, ndir = notification_block(workdir)
         lines.append(block)
     lines += ["LoadPlugin digiwatt", digiwatt_block]
-    path = os.path.join(workdir, "collectd.conf")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path, ndir
+    return lib.write_config(workdir, lines), ndir
 
 
 def digiwatt_block(base_url, meters, options=(), account=ACCOUNT):

@@ -93,32 +93,12 @@ def network_sender(workdir, port):
 def receiver_config(workdir, port, interval=1):
     """A collectd without the digiwatt plugin that listens on
     127.0.0.1:port and writes what it receives to workdir/csv."""
-    lines = [
-        'Hostname "receiver"',
-        'FQDNLookup false',
-        'BaseDir "%s"' % workdir,
-        'PIDFile "%s/collectd.pid"' % workdir,
-        'PluginDir "%s"' % lib.plugin_dir(workdir,
-                                          ["logfile", "csv", "network"]),
-        'TypesDB "/usr/share/collectd/types.db" "%s"' % lib.TYPES_DB,
-        'Interval %s' % interval,
-        'LoadPlugin logfile',
-        '<Plugin logfile>',
-        '  LogLevel "info"',
-        '  File "%s/collectd.log"' % workdir,
-        '  Timestamp true',
-        '  PrintSeverity true',
-        '</Plugin>',
-        'LoadPlugin csv',
-        '<Plugin csv>', '  DataDir "%s/csv"' % workdir,
-        '  StoreRates false', '</Plugin>',
+    lines = lib.config_head(workdir, "receiver", interval, ["csv", "network"])
+    lines += ['LoadPlugin csv'] + lib.csv_block(workdir) + [
         'LoadPlugin network',
         '<Plugin network>', '  Listen "127.0.0.1" "%d"' % port, '</Plugin>',
     ]
-    path = os.path.join(workdir, "collectd.conf")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+    return lib.write_config(workdir, lines)
 
 
 class Collectd:

@@ -7,6 +7,7 @@
 #include "dw_decode.h"
 
 #include "run_suite.h"
+#include "text_buf.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -165,35 +166,6 @@ static const fixture_t fixtures[] = {
 };
 
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
-
-/* A growable text buffer for the printed samples. */
-typedef struct text {
-  char *data;
-  size_t len;
-  size_t cap;
-} text_t;
-
-static void text_append(text_t *t, const char *s, size_t len) {
-  if (t->len + len + 1 > t->cap) {
-    size_t cap = t->cap == 0 ? 256 : t->cap;
-    while (cap < t->len + len + 1)
-      cap *= 2;
-    t->data = realloc(t->data, cap);
-    ck_assert_ptr_nonnull(t->data);
-    t->cap = cap;
-  }
-  memcpy(t->data + t->len, s, len);
-  t->len += len;
-  t->data[t->len] = '\0';
-}
-
-static void text_puts(text_t *t, const char *s) {
-  text_append(t, s, strlen(s));
-}
-
-static const char *text_str(const text_t *t) {
-  return t->data != NULL ? t->data : "";
-}
 
 /* Bytes outside printable ASCII, spaces and '%' as %XX, so that fields stay
  * space-separated; a lone "-" is %2D so that it differs from "none". */

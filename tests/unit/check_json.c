@@ -7,6 +7,7 @@
 #include "dw_json.h"
 
 #include "run_suite.h"
+#include "text_buf.h"
 
 #include <check.h>
 #include <errno.h>
@@ -16,36 +17,6 @@
 #include <string.h>
 
 #define MAX_CHUNK_BYTES 31
-
-/* A growable text buffer. */
-typedef struct text {
-  char *data;
-  size_t len;
-  size_t cap;
-} text_t;
-
-static void text_append(text_t *t, const char *s, size_t len) {
-  if (t->len + len + 1 > t->cap) {
-    size_t cap = t->cap == 0 ? 256 : t->cap;
-    while (cap < t->len + len + 1)
-      cap *= 2;
-    t->data = realloc(t->data, cap);
-    ck_assert_ptr_nonnull(t->data);
-    t->cap = cap;
-  }
-  memcpy(t->data + t->len, s, len);
-  t->len += len;
-  t->data[t->len] = '\0';
-}
-
-static void text_puts(text_t *t, const char *s) {
-  text_append(t, s, strlen(s));
-}
-
-static void text_repeat(text_t *t, const char *s, size_t times) {
-  for (size_t i = 0; i < times; i++)
-    text_puts(t, s);
-}
 
 /* A string in quotes; bytes outside printable ASCII, '"' and '\' as \xNN. */
 static void dump_string(text_t *t, const char *s) {

@@ -4,6 +4,7 @@
  * keeps everything in plain growable arrays. */
 #include "stand_in.h"
 #include "run_suite.h"
+#include "text_buf.h"
 
 /* The daemon global that notifications take their host from. */
 static char standin_host[] = "standin-host";
@@ -486,3 +487,26 @@ int standin_run_suite(Suite *suite) {
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void text_append(text_t *t, const char *s, size_t len) {
+  if (t->len + len + 1 > t->cap) {
+    size_t cap = t->cap == 0 ? 256 : t->cap;
+    while (cap < t->len + len + 1)
+      cap *= 2;
+    t->data = realloc(t->data, cap);
+    ck_assert_ptr_nonnull(t->data);
+    t->cap = cap;
+  }
+  memcpy(t->data + t->len, s, len);
+  t->len += len;
+  t->data[t->len] = '\0';
+}
+
+void text_puts(text_t *t, const char *s) { text_append(t, s, strlen(s)); }
+
+void text_repeat(text_t *t, const char *s, size_t times) {
+  for (size_t i = 0; i < times; i++)
+    text_puts(t, s);
+}
+
+const char *text_str(const text_t *t) { return t->data != NULL ? t->data : ""; }
