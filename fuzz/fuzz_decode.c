@@ -69,15 +69,7 @@ static dw_json_limits_t pick_limits(uint64_t *state) {
   };
 }
 
-static bool known_type(const char *type) {
-  static const char *const types[] = {DW_TYPE_ENERGY, DW_TYPE_COST,
-                                      DW_TYPE_TREND, DW_TYPE_SHARE,
-                                      DW_TYPE_PERFORMANCE};
-  for (size_t i = 0; type != NULL && i < sizeof(types) / sizeof(*types); i++)
-    if (strcmp(type, types[i]) == 0)
-      return true;
-  return false;
-}
+static bool known_type(dw_type_t type) { return dw_type_name(type) != NULL; }
 
 /* An appliance is a bounded, non-empty C string whose safe name fits any
  * buffer of 16 bytes or more (the size derives from the name itself). */
@@ -95,8 +87,9 @@ static void check_appliance(const char *app, const dw_json_limits_t *limits) {
 
 static void check_sample(const dw_sample_t *s, const dw_json_limits_t *lim) {
   FUZZ_ASSERT(known_type(s->type));
-  FUZZ_ASSERT(s->label != NULL && fuzz_safe_name(s->label, LABEL_MAX_LEN));
-  bool triple = strcmp(s->type, DW_TYPE_PERFORMANCE) == 0;
+  FUZZ_ASSERT(dw_label_name(s->label) != NULL &&
+              fuzz_safe_name(dw_label_name(s->label), LABEL_MAX_LEN));
+  bool triple = s->type == DW_TYPE_PERFORMANCE;
   FUZZ_ASSERT(s->values_len == (triple ? DW_SAMPLE_MAX_VALUES : 1u));
   size_t nulls = 0;
   for (size_t i = 0; i < s->values_len; i++) {
@@ -189,7 +182,7 @@ static void decode(const uint8_t *data, size_t size, uint64_t *chunk_state,
 }
 
 static bool same_sample(const dw_sample_t *a, const dw_sample_t *b) {
-  if (strcmp(a->type, b->type) != 0 || strcmp(a->label, b->label) != 0 ||
+  if (a->type != b->type || a->label != b->label ||
       a->month != b->month || a->values_len != b->values_len)
     return false;
   if ((a->appliance == NULL) != (b->appliance == NULL) ||

@@ -1,33 +1,29 @@
 /* digiwatt.c - the glue between collectd and the rooms.
+ * Owns: the callbacks registered with collectd and the configuration
+ * between the config and init callbacks.
+ * May call: dw_config, dw_validate, dw_account, dw_http (global init),
+ * dw_clock, dw_log, collectd's plugin_register_*.
  *
  * collectd hands the <Plugin digiwatt> blocks to the config callback; the
- * init callback turns each configured account into a dw_account_t with a
- * read callback of its own ("digiwatt/<account>"), so one slow account
- * never delays another. This is the only file that registers callbacks. */
+ * init callback validates the whole configuration once, then turns each
+ * account into a dw_account_t with a read callback of its own
+ * ("digiwatt/<account>"), so one slow account never delays another. No
+ * room calls into this file. */
 #include "dw_account.h"
+#include "dw_clock.h"
 #include "dw_config.h"
-#include "dw_dispatch.h"
 #include "dw_http.h"
 #include "dw_log.h"
+#include "dw_validate.h"
 
 #include "collectd.h"
 #include "plugin.h"
 #include "utils_time.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 /* Filled by the config callback(s), emptied by init. */
 static dw_config_t pending_config;
-
-void dw_log(int severity, const char *format, ...) {
-  char message[1024];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(message, sizeof(message), format, ap);
-  va_end(ap);
-  plugin_log(severity, DW_PLUGIN_NAME " plugin: %s", message);
-}
 
 static int digiwatt_config(oconfig_item_t *ci) {
   return dw_config_parse(ci, &pending_config) == 0 ? 0 : -1;
@@ -53,26 +49,39 @@ static int register_account(dw_account_t *account) {
       &(user_data_t){.data = account, .free_func = account_free});
 }
 
-static int digiwatt_init(void) {
+/* One account per configured <Account>, each given the SmartmeterFile
+ * that validation read. */
+static int start_accounts(dw_config_t *cfg, dw_validated_t *files) {
   int status = 0;
-  if (pending_config.accounts_len == 0) {
-    WARNING(DW_PLUGIN_NAME " plugin: no <Account> configured; nothing to do");
-    return 0;
-  }
-  if (dw_http_global_init() != 0) {
-    ERROR(DW_PLUGIN_NAME " plugin: libcurl could not be initialised "
-                         "(it needs TLS support and version 7.74 or newer)");
-    dw_config_free(&pending_config);
-    return -1;
-  }
-  for (size_t i = 0; i < pending_config.accounts_len; i++) {
-    dw_account_t *account = dw_account_create(&pending_config.accounts[i]);
+  for (size_t i = 0; i < cfg->accounts_len; i++) {
+    dw_validated_file_t *f = &files->files[i];
+    dw_account_t *account = dw_account_create(
+        &cfg->accounts[i], cfg->accounts[i].smartmeter_file ? &f->file : NULL,
+        &f->stamp, dw_clock_monotonic());
     if (account == NULL || register_account(account) != 0) {
-      ERROR(DW_PLUGIN_NAME " plugin: cannot set up an account (out of memory)");
+      dw_log(DW_LOG_ERR, "cannot set up an account (out of memory)");
       dw_account_destroy(account);
       status = -1;
     }
   }
+  return status;
+}
+
+static int digiwatt_init(void) {
+  if (pending_config.accounts_len == 0) {
+    dw_log(DW_LOG_WARNING, "no <Account> configured; nothing to do");
+    return 0;
+  }
+  dw_validated_t files;
+  int status = dw_validate(&pending_config, &files) == 0 ? 0 : -1;
+  if (status == 0 && dw_http_global_init() != 0) {
+    dw_log(DW_LOG_ERR, "libcurl could not be initialised (it needs TLS "
+                       "support and version 7.74 or newer)");
+    status = -1;
+  }
+  if (status == 0)
+    status = start_accounts(&pending_config, &files);
+  dw_validated_free(&files);
   dw_config_free(&pending_config);
   return status;
 }

@@ -1,28 +1,35 @@
 /* dw_account.h - one account's read cycle.
+ * Owns: the account's configuration, transport, auth, roster and report,
+ * and the cycle that ties them: which slots are due, the waves they run
+ * in, what a result does to its slot, when the account pauses.
+ * May call: dw_roster, dw_fetch, dw_auth, dw_report, dw_dispatch, dw_http,
+ * dw_meterfile, dw_url, dw_health, dw_clock, dw_config (types), dw_log.
  *
- * An account owns its configuration, its token, its transport, its fleet
- * (blocks plus SmartmeterFile, minus other shards) and one slot per
- * (meter, resource, period) with the slot's last good samples. A read
- * cycle, given one "now": re-reads a changed SmartmeterFile, renews the
- * token if needed, fetches every due slot through the transport (decoding
- * as bytes arrive), retries once with a fresh token what a 401 refused,
- * backs off what failed, pauses on 429/503, dispatches every slot that
- * holds values, and reports on itself (notifications, self-metrics). A
- * failing slot never stops another; the cycle returns by its deadline.
- * Knows neither collectd nor curl directly: it talks to dw_http,
- * dw_decode, dw_cache, dw_token, dw_health and dw_dispatch. */
+ * A read cycle, given the cycle's wall time: reads the account's clock
+ * once (that "now" is used for everything the cycle decides), re-reads a
+ * changed SmartmeterFile, renews the token if needed, fetches every due
+ * slot in waves, retries once with a fresh token what a 401 refused, backs
+ * off what failed, pauses on 429/503, dispatches every slot that holds
+ * values, and has the report say what happened. A failing slot never
+ * stops another; the cycle returns by its deadline. */
 #ifndef DW_ACCOUNT_H
 #define DW_ACCOUNT_H
 
+#include "dw_clock.h"
 #include "dw_config.h"
+#include "dw_meterfile.h"
 
 #include <stdint.h>
 
 typedef struct dw_account dw_account_t;
 
 /* An account that takes ownership of *cfg (the struct is copied and
- * zeroed); NULL on failure (cfg is then freed too). */
-dw_account_t *dw_account_create(dw_account_cfg_t *cfg);
+ * zeroed) and of *file (the SmartmeterFile as read at start, or NULL when
+ * the account has none; moved and zeroed), on the given clock. NULL on
+ * failure (cfg and file are freed then too). */
+dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
+                                const dw_meterfile_stamp_t *stamp,
+                                dw_clock_t clock);
 
 /* Frees the account, its slots and transport; accepts NULL. */
 void dw_account_destroy(dw_account_t *a);

@@ -1,4 +1,4 @@
-/* dw_cache.c - packed samples of one slot (see dw_cache.h). */
+/* dw_cache.c - what one slot remembers between fetches (see dw_cache.h). */
 #include "dw_cache.h"
 
 #include <errno.h>
@@ -6,41 +6,14 @@
 #include <string.h>
 
 struct dw_cache_item {
-  uint8_t type;  /* index into types[] */
-  uint8_t label; /* index into labels[] */
+  uint8_t type;  /* dw_type_t */
+  uint8_t label; /* dw_label_t */
   uint8_t values_len;
   uint8_t latest;
   uint16_t appliance; /* 0: none, else 1 + index into names */
   int32_t month;
   uint32_t value_at; /* first value in values */
 };
-
-static const char *const types[] = {DW_TYPE_ENERGY, DW_TYPE_COST, DW_TYPE_TREND,
-                                    DW_TYPE_SHARE, DW_TYPE_PERFORMANCE};
-
-/* Every label the decoders emit (dw_decode.c); a new one goes here. */
-static const char *const labels[] = {"costs",
-                                     "consumption",
-                                     "distribution",
-                                     "performance",
-                                     "savings",
-                                     "saving-potential",
-                                     "consumption-history",
-                                     "costs-forecast",
-                                     "costs-history",
-                                     "yearly-distribution",
-                                     "yearly-compound",
-                                     "yearly-compound-total",
-                                     "disaggregation"};
-
-#define LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static int find(const char *const *table, size_t n, const char *s) {
-  for (size_t i = 0; i < n; i++)
-    if (table[i] == s || strcmp(table[i], s) == 0)
-      return (int)i;
-  return -1;
-}
 
 /* Grows *p to hold one more of size bytes beyond *len; 0 or -ENOMEM. */
 static int grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
@@ -75,9 +48,8 @@ static int intern(dw_cache_t *c, const char *name) {
 
 int dw_cache_add(void *cache, const dw_sample_t *s) {
   dw_cache_t *c = cache;
-  int type = find(types, LEN(types), s->type);
-  int label = find(labels, LEN(labels), s->label);
-  if (type < 0 || label < 0 || s->values_len == 0 ||
+  if ((unsigned)s->type >= DW_TYPE_COUNT ||
+      (unsigned)s->label >= DW_LABEL_COUNT || s->values_len == 0 ||
       s->values_len > DW_SAMPLE_MAX_VALUES)
     return -EINVAL;
   int appliance = s->appliance ? intern(c, s->appliance) : 0;
@@ -88,8 +60,8 @@ int dw_cache_add(void *cache, const dw_sample_t *s) {
            c->values_len + (uint32_t)s->values_len, sizeof(double)) != 0)
     return -ENOMEM;
   c->items[c->len++] =
-      (struct dw_cache_item){.type = (uint8_t)type,
-                             .label = (uint8_t)label,
+      (struct dw_cache_item){.type = (uint8_t)s->type,
+                             .label = (uint8_t)s->label,
                              .values_len = (uint8_t)s->values_len,
                              .appliance = (uint16_t)appliance,
                              .month = s->month,
@@ -137,8 +109,8 @@ void dw_cache_seal(dw_cache_t *c) {
 void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
                   bool *latest) {
   const struct dw_cache_item *it = &c->items[i];
-  *out = (dw_sample_t){.type = types[it->type],
-                       .label = labels[it->label],
+  *out = (dw_sample_t){.type = (dw_type_t)it->type,
+                       .label = (dw_label_t)it->label,
                        .appliance =
                            it->appliance ? c->names[it->appliance - 1] : NULL,
                        .month = it->month,
@@ -157,4 +129,28 @@ void dw_cache_clear(dw_cache_t *c) {
   free(c->items);
   free(c->values);
   *c = (dw_cache_t){0};
+}
+
+/* A slot has a few dozen month-stamped series at most. */
+dw_month_mark_t *dw_months_mark(dw_months_t *m, unsigned series) {
+  for (size_t i = 0; i < m->len; i++)
+    if (m->marks[i].series == series)
+      return &m->marks[i];
+  if (m->len == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 8;
+    dw_month_mark_t *marks = realloc(m->marks, cap * sizeof(*marks));
+    if (marks == NULL)
+      return NULL;
+    m->marks = marks;
+    m->cap = cap;
+  }
+  m->marks[m->len] = (dw_month_mark_t){.series = series};
+  return &m->marks[m->len++];
+}
+
+void dw_months_clear(dw_months_t *m) {
+  if (m == NULL)
+    return;
+  free(m->marks);
+  *m = (dw_months_t){0};
 }

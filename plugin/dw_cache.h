@@ -1,17 +1,20 @@
-/* dw_cache.h - one slot's samples between fetches, packed.
+/* dw_cache.h - what one slot remembers between fetches.
+ * Owns: the packed samples of a slot's last good response and the months
+ * of its month-stamped series already dispatched. May call: dw_sample.
  *
  * A fleet keeps every sample of its last good responses (about 280 per
  * meter with all resources and periods), so the layout matters: 16 bytes
- * per sample plus 8 per value, types and labels as indices into static
- * tables, each appliance name stored once per slot. Samples are added as
- * a decoder emits them, then sealed: ordered oldest month first, with the
- * newest month of each series marked, arrays shrunk to fit. */
+ * per sample plus 8 per value, types and labels as their enum values, each
+ * appliance name stored once per slot. Samples are added as a decoder
+ * emits them, then sealed: ordered oldest month first, with the newest
+ * month of each series marked, arrays shrunk to fit. */
 #ifndef DW_CACHE_H
 #define DW_CACHE_H
 
 #include "dw_sample.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dw_cache_item;
@@ -26,7 +29,7 @@ typedef struct dw_cache {
 } dw_cache_t;
 
 /* Adds a sample (a dw_sample_sink_t: ud is the dw_cache_t being built).
- * 0, -ENOMEM, or -EINVAL for a type or label outside the tables or more
+ * 0, -ENOMEM, or -EINVAL for a type or label outside the enums or more
  * than 65535 distinct appliances. */
 __attribute__((warn_unused_result)) int dw_cache_add(void *cache,
                                                      const dw_sample_t *s);
@@ -42,5 +45,25 @@ void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
 
 /* Frees everything and empties *c; accepts NULL. */
 void dw_cache_clear(dw_cache_t *c);
+
+/* The newest month dispatched under one month-stamped series of a slot,
+ * and the cycle time of that dispatch. */
+typedef struct dw_month_mark {
+  unsigned series;  /* hash of the series' type and type_instance */
+  int month;        /* newest month dispatched, 0: none */
+  uint64_t sent_at; /* cycle time (cdtime_t) of that dispatch */
+} dw_month_mark_t;
+
+typedef struct dw_months {
+  dw_month_mark_t *marks;
+  size_t len;
+  size_t cap;
+} dw_months_t;
+
+/* The mark of series, added at month 0 when new; NULL on ENOMEM. */
+dw_month_mark_t *dw_months_mark(dw_months_t *m, unsigned series);
+
+/* Frees the marks and empties *m; accepts NULL. */
+void dw_months_clear(dw_months_t *m);
 
 #endif

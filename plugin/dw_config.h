@@ -1,13 +1,18 @@
-/* dw_config.h - the <Plugin digiwatt> block as plain structures.
+/* dw_config.h - the <Plugin digiwatt> blocks as plain structures.
+ * Owns: the configuration structures and reading an oconfig tree into
+ * them, block by block. May call: dw_option, dw_secret, dw_urlpolicy,
+ * dw_name, dw_resource, dw_log, oconfig.
  *
- * dw_config_parse() reads an oconfig tree, checks every option, and
- * either returns a complete configuration or logs one error per problem
- * (naming the option and the blocks around it: collectd 5.12's config tree
- * carries no line numbers) and fails. Every string here is owned by the
+ * dw_config_parse() reads one <Plugin digiwatt> block, checks every option
+ * of it, and either appends complete accounts or logs one error per
+ * problem (naming the option and the blocks around it: collectd 5.12's
+ * config tree carries no line numbers) and fails. What only the whole
+ * configuration shows is dw_validate's. Every string here is owned by the
  * structure. */
 #ifndef DW_CONFIG_H
 #define DW_CONFIG_H
 
+#include "dw_option.h"
 #include "dw_resource.h"
 
 #include <stdbool.h>
@@ -54,9 +59,8 @@ typedef struct dw_account_cfg {
   dw_meter_cfg_t *meters; /* the <Smartmeter> blocks */
   size_t meters_len;
   char *smartmeter_file; /* SmartmeterFile, NULL if none; re-read on change */
-  unsigned shard_index;  /* Shard <index> <count>: this host fetches the */
-  unsigned shard_count;  /* meters with dw_fleet_shard(id, count) == index;
-                            count 0: no sharding */
+  dw_shard_cfg_t shard;  /* Shard: the meters whose dw_shard_of(id, count)
+                            is index; count 0: no sharding */
   long backoff_max_ms;   /* BackoffMax: cap of the exponential backoff */
   unsigned failure_threshold; /* FailureThreshold: failed cycles in a row
                                  before a meter's FAILURE notification */
@@ -73,14 +77,10 @@ struct oconfig_item_s;
 /* Parses the children of <Plugin digiwatt> into *out (which the caller
  * zeroed) and appends to what an earlier call left there, so collectd can
  * hand over several <Plugin digiwatt> blocks. 0, or -EINVAL after logging
- * every error found; on error *out holds what it held before. */
+ * every error found; on error *out holds what it held before. Reads no
+ * file but a ClientSecretFile. */
 __attribute__((warn_unused_result)) int
 dw_config_parse(const struct oconfig_item_s *ci, dw_config_t *out);
-
-/* Checks what only the whole configuration shows (unique account names,
- * unique plugin instances across accounts). 0 or -EINVAL after logging. */
-__attribute__((warn_unused_result)) int
-dw_config_validate(const dw_config_t *cfg);
 
 /* Frees everything *cfg owns (wiping secrets) and zeroes it; accepts NULL. */
 void dw_config_free(dw_config_t *cfg);

@@ -1,4 +1,6 @@
 /* dw_decode.h - one decoder per Digiwatt resource.
+ * Owns: a response body's JSON tree while it arrives, and the shape of
+ * each resource. May call: dw_json, dw_walk, dw_sample, dw_resource.
  *
  * A decoder is a push parser: create it for a resource, feed the response
  * body in chunks of any size, finish. Finish validates the whole document

@@ -12,21 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* One remembered series: the hash of its type and type_instance and the
- * newest month dispatched under it. A slot has a few dozen at most. */
-struct dw_month_mark {
-  unsigned series;
-  int month;        /* newest month dispatched */
-  uint64_t sent_at; /* cycle time of that dispatch */
-};
-
 void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
                                const char *period) {
   char appliance[64] = "";
   if (s->appliance != NULL)
     dw_name_safe(appliance, sizeof(appliance), s->appliance);
-  snprintf(out, out_size, "%s%s%s%s%s", s->label, period ? "-" : "",
-           period ? period : "", s->appliance ? "-" : "", appliance);
+  snprintf(out, out_size, "%s%s%s%s%s", dw_label_name(s->label),
+           period ? "-" : "", period ? period : "", s->appliance ? "-" : "",
+           appliance);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -44,30 +37,6 @@ int64_t dw_month_start_unix(int month) {
   return days_from_civil(month / 12, month % 12 + 1, 1) * 86400;
 }
 
-void dw_month_memory_clear(dw_month_memory_t *m) {
-  if (m == NULL)
-    return;
-  free(m->marks);
-  *m = (dw_month_memory_t){0};
-}
-
-/* The mark of series, created at month 0 when new; NULL on ENOMEM. */
-static struct dw_month_mark *month_mark(dw_month_memory_t *m, unsigned series) {
-  for (size_t i = 0; i < m->len; i++)
-    if (m->marks[i].series == series)
-      return &m->marks[i];
-  if (m->len == m->cap) {
-    size_t cap = m->cap ? 2 * m->cap : 8;
-    struct dw_month_mark *marks = realloc(m->marks, cap * sizeof(*marks));
-    if (marks == NULL)
-      return NULL;
-    m->marks = marks;
-    m->cap = cap;
-  }
-  m->marks[m->len] = (struct dw_month_mark){.series = series};
-  return &m->marks[m->len++];
-}
-
 static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
                            const char *type_instance, cdtime_t time) {
   value_t values[DW_SAMPLE_MAX_VALUES];
@@ -82,7 +51,7 @@ static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
   snprintf(vl.plugin, sizeof(vl.plugin), "%s", DW_PLUGIN_NAME);
   snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
            t->plugin_instance);
-  snprintf(vl.type, sizeof(vl.type), "%s", s->type);
+  snprintf(vl.type, sizeof(vl.type), "%s", dw_type_name(s->type));
   snprintf(vl.type_instance, sizeof(vl.type_instance), "%s", type_instance);
   return plugin_dispatch_values(&vl) == 0 ? 0 : -EIO;
 }
@@ -96,8 +65,8 @@ static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
 static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
                           const char *type_instance) {
   char key[2 * DATA_MAX_NAME_LEN];
-  snprintf(key, sizeof(key), "%s/%s", s->type, type_instance);
-  struct dw_month_mark *mark = month_mark(t->memory, dw_name_hash(key));
+  snprintf(key, sizeof(key), "%s/%s", dw_type_name(s->type), type_instance);
+  dw_month_mark_t *mark = dw_months_mark(t->months, dw_name_hash(key));
   if (mark == NULL)
     return -ENOMEM;
   if (s->month <= mark->month || mark->sent_at == t->time)
@@ -121,7 +90,7 @@ int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
     return dispatch_values(t, s, type_instance, t->time);
 
   int status = 0;
-  if (t->monthly_history && t->memory != NULL)
+  if (t->monthly_history && t->months != NULL)
     status = dispatch_month(t, s, type_instance);
   if (latest) {
     char latest_instance[DATA_MAX_NAME_LEN];

@@ -1,4 +1,7 @@
-/* dw_dispatch.h - samples into collectd value lists.
+/* dw_dispatch.h - samples into collectd value lists and notifications.
+ * Owns: the identifier of every value, month stamps, the "-latest" twins.
+ * May call: collectd's plugin_dispatch_*, dw_cache (months), dw_name,
+ * dw_sample, dw_log.
  *
  * Builds the identifier of README.md's table (plugin "digiwatt", the
  * meter's plugin_instance, the sample's type, and
@@ -15,27 +18,20 @@
 #ifndef DW_DISPATCH_H
 #define DW_DISPATCH_H
 
+#include "dw_cache.h"
+#include "dw_log.h"
 #include "dw_sample.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DW_PLUGIN_NAME "digiwatt"
-
-/* Remembers the newest month dispatched per identifier of one slot. */
-typedef struct dw_month_memory {
-  struct dw_month_mark *marks;
-  size_t len;
-  size_t cap;
-} dw_month_memory_t;
-
 typedef struct dw_dispatch_target {
   const char *plugin_instance;
-  const char *period;        /* NULL for resources without one */
-  uint64_t time;             /* cdtime_t of this cycle */
-  uint64_t interval;         /* cdtime_t of the read callback */
-  bool monthly_history;      /* dispatch month-stamped values */
-  dw_month_memory_t *memory; /* of the slot; required for month samples */
+  const char *period;   /* NULL for resources without one */
+  uint64_t time;        /* cdtime_t of this cycle */
+  uint64_t interval;    /* cdtime_t of the read callback */
+  bool monthly_history; /* dispatch month-stamped values */
+  dw_months_t *months;  /* of the slot; required for month samples */
 } dw_dispatch_target_t;
 
 /* Dispatches one sample; latest marks the newest month of its series.
@@ -68,8 +64,5 @@ void dw_dispatch_notification(int severity, const char *plugin_instance,
 
 /* Unix seconds of 00:00:00 UTC on the first day of month (year*12+m-1). */
 int64_t dw_month_start_unix(int month);
-
-/* Frees what the memory holds and empties it; accepts NULL. */
-void dw_month_memory_clear(dw_month_memory_t *m);
 
 #endif

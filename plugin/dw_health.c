@@ -1,6 +1,8 @@
 /* dw_health.c - failure classes and backoff (see dw_health.h). */
 #include "dw_health.h"
 
+#include <stdio.h>
+
 static const char *const class_names[DW_ERR_COUNT] = {
     [DW_ERR_AUTH] = "auth",       [DW_ERR_RATE_LIMIT] = "rate-limit",
     [DW_ERR_SERVER] = "server",   [DW_ERR_TIMEOUT] = "timeout",
@@ -32,6 +34,17 @@ dw_err_class_t dw_health_classify(const dw_http_req_t *req,
   if (req->status >= 500 && req->status <= 599)
     return DW_ERR_SERVER;
   return DW_ERR_CLIENT;
+}
+
+void dw_health_describe(const dw_http_req_t *req, char *out, size_t out_size) {
+  if (req->error != DW_HTTP_OK)
+    snprintf(out, out_size, "request failed (%s): %s",
+             dw_http_error_name(req->error), req->errmsg);
+  else if (req->retry_after_s >= 0)
+    snprintf(out, out_size, "HTTP status %ld, Retry-After %ld s", req->status,
+             req->retry_after_s);
+  else
+    snprintf(out, out_size, "HTTP status %ld", req->status);
 }
 
 bool dw_health_is_throttle(const dw_http_req_t *req) {

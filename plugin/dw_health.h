@@ -1,7 +1,9 @@
 /* dw_health.h - how a failed request is classed, and when to try again.
+ * Owns: the failure classes, their names, the backoff with jitter.
+ * May call: dw_http (the request record only).
  *
- * Pure policy, no state of its own: the account keeps the counters and
- * passes them in. Time is in milliseconds on the caller's clock. */
+ * Pure policy, no state of its own: the callers keep the counters and
+ * pass them in. Time is in milliseconds on the caller's clock. */
 #ifndef DW_HEALTH_H
 #define DW_HEALTH_H
 
@@ -27,6 +29,10 @@ const char *dw_err_class_name(dw_err_class_t c);
 /* The class of a request that did not end in a usable 2xx; decode_failed
  * when the body arrived but the decoder refused it. */
 dw_err_class_t dw_health_classify(const dw_http_req_t *req, bool decode_failed);
+
+/* A failed request in words, for a log line: "HTTP status 503,
+ * Retry-After 30 s" or "request failed (timeout): ...". */
+void dw_health_describe(const dw_http_req_t *req, char *out, size_t out_size);
 
 /* True when the answer asks the whole account to slow down (429, 503). */
 bool dw_health_is_throttle(const dw_http_req_t *req);

@@ -15,6 +15,7 @@
  * easy handles. */
 
 #include "dw_http.h"
+#include "dw_clock.h"
 
 #include <curl/curl.h>
 
@@ -57,8 +58,9 @@ struct dw_http {
   char *user_agent;
   CURLM *multi;
   CURLSH *share;
-  http_slot_t *slots; /* opts.max_concurrency of them */
-  unsigned active;    /* slots whose easy handle is in the multi */
+  http_slot_t *slots;     /* opts.max_concurrency of them */
+  unsigned active;        /* slots whose easy handle is in the multi */
+  int64_t batch_start_ms; /* of the running batch's deadline */
 };
 
 /* The requests of one dw_http_run call. */
@@ -93,10 +95,14 @@ void dw_http_global_cleanup(void) {
   http_initialized = false;
 }
 
-int64_t dw_http_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static int64_t http_now_ms(void) {
+  dw_clock_t clock = dw_clock_monotonic();
+  return dw_clock_read(&clock);
+}
+
+dw_http_deadline_t dw_http_deadline_in(long budget_ms) {
+  int64_t now_ms = http_now_ms();
+  return (dw_http_deadline_t){.start_ms = now_ms, .at_ms = now_ms + budget_ms};
 }
 
 const char *dw_http_error_name(dw_http_error_t e) {
@@ -315,8 +321,8 @@ static const char *http_reason(const http_slot_t *s, CURLcode rc) {
 
 /* Fills req's outcome and calls on_done. Any URL query that a message
  * might quote is cut off: it could carry an identifier or a secret. */
-static void http_report(dw_http_req_t *req, dw_http_error_t e,
-                        const char *why) {
+static void http_report(const dw_http_t *h, dw_http_req_t *req,
+                        dw_http_error_t e, const char *why) {
   size_t len = 0;
   if (e != DW_HTTP_OK && why != NULL) {
     len = strcspn(why, "?\r\n");
@@ -326,17 +332,18 @@ static void http_report(dw_http_req_t *req, dw_http_error_t e,
   }
   req->errmsg[len] = '\0';
   req->error = e;
+  req->ended_ms = http_now_ms() - h->batch_start_ms;
   if (req->on_done != NULL)
     req->on_done(req->ud, req);
 }
 
 /* Ends a request that never reached curl. */
-static void http_report_unstarted(dw_http_req_t *req, dw_http_error_t e,
-                                  const char *why) {
+static void http_report_unstarted(const dw_http_t *h, dw_http_req_t *req,
+                                  dw_http_error_t e, const char *why) {
   req->status = 0;
   req->retry_after_s = -1;
   req->total_s = 0;
-  http_report(req, e, why);
+  http_report(h, req, e, why);
 }
 
 /* Takes the slot's transfer out of the multi, frees the slot, reports. */
@@ -358,7 +365,7 @@ static void http_finish(dw_http_t *h, http_slot_t *s, dw_http_error_t e,
   curl_slist_free_all(s->headers);
   s->headers = NULL;
   s->req = NULL;
-  http_report(req, e, why);
+  http_report(h, req, e, why);
 }
 
 /* The header list for req; NULL when out of memory. */
@@ -517,7 +524,7 @@ static int http_fill(dw_http_t *h, http_batch_t *b, int64_t now_ms) {
     if (!b->started)
       return -ENOMEM;
     b->next++;
-    http_report_unstarted(req, DW_HTTP_ERR_OTHER, "out of memory");
+    http_report_unstarted(h, req, DW_HTTP_ERR_OTHER, "out of memory");
   }
   return 0;
 }
@@ -551,18 +558,20 @@ static void http_end_all(dw_http_t *h, http_batch_t *b, dw_http_error_t e,
     if (h->slots[i].req != NULL)
       http_finish(h, &h->slots[i], e, why);
   while (b->next < b->n)
-    http_report_unstarted(b->reqs[b->next++], e, why);
+    http_report_unstarted(h, b->reqs[b->next++], e, why);
 }
 
 int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
-                int64_t deadline_ms) {
+                dw_http_deadline_t deadline) {
+  int64_t deadline_ms = deadline.at_ms;
   http_batch_t b = {.reqs = reqs, .n = n, .deadline_ms = deadline_ms};
-  int64_t now_ms = dw_http_now_ms();
+  int64_t now_ms = http_now_ms();
 
   if (h == NULL || (reqs == NULL && n > 0))
     return -EINVAL;
   if (n == 0)
     return 0;
+  h->batch_start_ms = deadline.start_ms;
   if (now_ms < deadline_ms && http_fill(h, &b, now_ms) < 0)
     return -ENOMEM;
   for (;;) {
@@ -571,7 +580,7 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
     http_reap(h);
     if (b.next == n && h->active == 0)
       return 0;
-    now_ms = dw_http_now_ms();
+    now_ms = http_now_ms();
     if (mc == CURLM_OK && now_ms < deadline_ms) {
       (void)http_fill(h, &b, now_ms); /* fails only before a first start */
       int64_t wait_ms = deadline_ms - now_ms;
@@ -583,7 +592,7 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
       http_end_all(h, &b, DW_HTTP_ERR_OTHER, curl_multi_strerror(mc));
       return 0;
     }
-    if (dw_http_now_ms() >= deadline_ms) {
+    if (http_now_ms() >= deadline_ms) {
       http_end_all(h, &b, DW_HTTP_ERR_TIMEOUT, "batch deadline passed");
       return 0;
     }

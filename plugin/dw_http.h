@@ -1,4 +1,6 @@
 /* dw_http.h - the HTTP transport: the only room that knows libcurl.
+ * Owns: an account's connections, TLS sessions and the transfers of a
+ * batch. May call: libcurl, dw_clock.
  *
  * One dw_http_t per account owns a curl multi handle (its connection pool
  * and DNS cache serve every transfer of the account), a share handle for
@@ -59,10 +61,22 @@ struct dw_http_req {
   long status;        /* HTTP status, 0 when none arrived */
   long retry_after_s; /* from Retry-After (seconds or date), -1: none */
   double total_s;     /* wall time of the request */
+  int64_t ended_ms;   /* when it ended, in ms after the deadline was made */
   char errmsg[160];   /* curl's reason when error != DW_HTTP_OK */
 };
 
 typedef struct dw_http dw_http_t;
+
+/* When a batch must end, on the transport's own monotonic clock: the
+ * sockets' timeouts are real time, whatever clock the caller's logic runs
+ * on. */
+typedef struct dw_http_deadline {
+  int64_t start_ms; /* when it was made */
+  int64_t at_ms;    /* when the batch must end */
+} dw_http_deadline_t;
+
+/* The deadline budget_ms from now. */
+dw_http_deadline_t dw_http_deadline_in(long budget_ms);
 
 /* Calls curl_global_init once; call from the plugin's init callback,
  * before any thread uses the transport. 0 or -EIO. */
@@ -77,15 +91,12 @@ void dw_http_destroy(dw_http_t *h);
 
 /* Runs every request of reqs[0..n) to completion, at most
  * max_concurrency at once, calling on_done for each (in completion order).
- * on_done may not add requests. Returns when all ended or at deadline_ms
- * (CLOCK_MONOTONIC milliseconds), whichever is first: requests still
- * running then end with DW_HTTP_ERR_TIMEOUT. 0, or -ENOMEM before any
- * request started. */
+ * on_done may not add requests. Returns when all ended or at the
+ * deadline, whichever is first: requests still running then end with
+ * DW_HTTP_ERR_TIMEOUT. 0, or -ENOMEM before any request started. */
 __attribute__((warn_unused_result)) int
-dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n, int64_t deadline_ms);
-
-/* Monotonic clock in milliseconds, for deadlines. */
-int64_t dw_http_now_ms(void);
+dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
+            dw_http_deadline_t deadline);
 
 /* A short static name for an error ("timeout", "connect", ...). */
 const char *dw_http_error_name(dw_http_error_t e);

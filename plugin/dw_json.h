@@ -1,4 +1,6 @@
 /* dw_json.h - a bounded JSON document built from bytes fed in chunks.
+ * Owns: the tree of one document and its limits. May call: yajl (the only
+ * room that does).
  *
  * yajl's push parser feeds a small tree. Every dimension an attacker could
  * inflate is capped by dw_json_limits_t, so a document costs at most a

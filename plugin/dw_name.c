@@ -108,3 +108,7 @@ const char *dw_name_printable(char *out, size_t out_size, const char *text,
   out[n] = '\0';
   return out;
 }
+
+const char *dw_name_shown(char out[DW_SHOWN_SIZE], const char *text) {
+  return dw_name_printable(out, DW_SHOWN_SIZE, text, strlen(text));
+}

@@ -1,4 +1,7 @@
-/* dw_name.h - free text to identifier-safe names.
+/* dw_name.h - free text to identifier-safe names, and text for log lines.
+ * Owns: the name rules (what is safe, the hashed form), how configured or
+ * received text may be quoted in a log line.
+ * May call: nothing.
  *
  * collectd identifiers travel as file names (csv, rrdtool), dotted paths
  * (Graphite) and tags (InfluxDB), so a name keeps only [A-Za-z0-9_-]. Any
@@ -30,6 +33,14 @@ bool dw_name_is_safe(const char *text, size_t len);
  * Returns out. */
 const char *dw_name_printable(char *out, size_t out_size, const char *text,
                               size_t len);
+
+/* Bytes of configured text quoted in a log line, and the buffer it needs
+ * (each byte may take 4, plus "..." and the NUL). */
+#define DW_SHOWN_MAX 80
+#define DW_SHOWN_SIZE (4 * DW_SHOWN_MAX + 4)
+
+/* dw_name_printable() of a C string into a DW_SHOWN_SIZE buffer. */
+const char *dw_name_shown(char out[DW_SHOWN_SIZE], const char *text);
 
 /* 32-bit FNV-1a of text, the hash behind the suffix. */
 unsigned dw_name_hash(const char *text);

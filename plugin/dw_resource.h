@@ -1,4 +1,5 @@
 /* dw_resource.h - the ten Digiwatt resources and the six periods.
+ * Owns: the resource and period tables. May call: nothing.
  *
  * One table says, per resource, its slug (the contract's path segment and
  * the name used in the configuration), whether it takes a period, its

@@ -1,4 +1,6 @@
 /* dw_token.h - the OAuth2 client_credentials token of one account.
+ * Owns: the Authorization header line (it holds the token) and its
+ * expiry. May call: dw_json.
  *
  * Holds the "Authorization: <token_type> <access_token>" header line and
  * when it stops being usable. Time is an argument: now_ms is milliseconds

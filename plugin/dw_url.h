@@ -1,4 +1,6 @@
 /* dw_url.h - request URLs and form bodies, with percent-encoding.
+ * Owns: how IDs, periods and form values become URL and body text, and
+ * the loopback test. May call: nothing.
  *
  * The smartmeter ID and the period are encoded with every byte outside
  * [A-Za-z0-9_~-] as %XX (the dot too, so ".." can never become a path

@@ -50,7 +50,7 @@ echo "asan-check: configure and build with $ASAN_CFLAGS"
 
 # detect_stack_use_after_return and check_initialization_order find more
 # than the defaults. (Not strict_string_checks: it flags strndup() on a
-# buffer without a NUL, which is correct C and what dw_fleet.c does.)
+# buffer without a NUL, which is correct C and what dw_meterfile.c does.)
 export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0

@@ -42,9 +42,9 @@ DEFAULTS = {
     "BACKOFF_MAX_MS": ("BackoffMax", 1000),
     "FAILURE_THRESHOLD": ("FailureThreshold", 1),
 }
-NUMERIC_KINDS = {"CFG_SECONDS", "CFG_UNSIGNED", "CFG_SIZE", "CFG_REFRESH",
-                 "CFG_SHARD"}
-BLOCK_KINDS = {"CFG_METER"}  # <Smartmeter>: a block, no default
+NUMERIC_KINDS = {"DW_OPT_SECONDS", "DW_OPT_UNSIGNED", "DW_OPT_SIZE",
+                 "DW_OPT_REFRESH", "DW_OPT_SHARD"}
+BLOCK_KINDS = {"DW_OPT_BLOCK"}  # <Smartmeter>: a block, no default
 LABEL = {"account": "<Account>", "meter": "<Smartmeter>"}
 
 problems = []
@@ -87,7 +87,7 @@ def code_tables():
     tables = {}
     for level, array in (("account", "account_options"),
                          ("meter", "meter_options")):
-        m = re.search(r"cfg_option_t\s+%s\[\]\s*=\s*\{(.*?)\n\};" % array,
+        m = re.search(r"dw_option_t\s+%s\[\]\s*=\s*\{(.*?)\n\};" % array,
                       text, re.S)
         if not m:
             problem("dw_config.c: no %s[] table found" % array)

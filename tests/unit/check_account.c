@@ -4,8 +4,13 @@
  * of the contract: the token endpoint and two resources. Each test sets
  * how it behaves, runs cycles through dw_account_read() with a
  * configuration parsed from collectd.conf text, and checks the requests
- * the server saw and the values the stand-in recorded. */
+ * the server saw and the values the stand-in recorded.
+ *
+ * The account runs on a clock the test moves by hand (test_now_ms), so
+ * backoffs, token lifetimes and Retry-After pass without sleeping; only
+ * the deadline test waits, for the transport's real clock. */
 #include "dw_account.h"
+#include "dw_clock.h"
 #include "dw_config.h"
 #include "dw_http.h"
 #include "run_suite.h"
@@ -34,6 +39,21 @@ static atomic_int always_401;     /* data requests get 401 whatever */
 static atomic_int latency_ms;
 static atomic_int throttle_m1;  /* m1 gets 429 with Retry-After: 30 */
 static atomic_int broken_heals; /* "broken" answers 200 */
+static atomic_int stopping;     /* teardown: slow answers end now */
+
+/* The account's clock; each cycle() moves it. */
+static int64_t test_now_ms;
+
+static int64_t test_clock(void *ud) {
+  (void)ud;
+  return test_now_ms;
+}
+
+/* Sleeps ms unless the test is being torn down. */
+static void serve_slowly(int ms) {
+  for (int waited = 0; waited < ms && !atomic_load(&stopping); waited += 10)
+    usleep(10 * 1000);
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
                              const char *body) {
@@ -72,7 +92,7 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
                                      const char *url) {
   atomic_fetch_add(&data_requests, 1);
   if (atomic_load(&latency_ms) > 0)
-    usleep((useconds_t)atomic_load(&latency_ms) * 1000);
+    serve_slowly(atomic_load(&latency_ms));
   if (!authorised(c))
     return reply(c, 401, "{\"error\":\"invalid_token\"}");
   if (strstr(url, "/broken/") != NULL && !atomic_load(&broken_heals))
@@ -123,6 +143,8 @@ static void setup(void) {
   atomic_store(&latency_ms, 0);
   atomic_store(&throttle_m1, 0);
   atomic_store(&broken_heals, 0);
+  atomic_store(&stopping, 0);
+  test_now_ms = 1000000;
   ck_assert_int_eq(dw_http_global_init(), 0);
   server = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
@@ -135,6 +157,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
+  atomic_store(&stopping, 1);
   MHD_stop_daemon(server);
   standin_reset();
 }
@@ -160,7 +183,9 @@ static dw_account_t *account(const char *extra, const char *meters) {
   ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
   standin_config_free(root);
   ck_assert_uint_eq(cfg.accounts_len, 1);
-  dw_account_t *a = dw_account_create(&cfg.accounts[0]);
+  dw_account_t *a =
+      dw_account_create(&cfg.accounts[0], NULL, NULL,
+                        (dw_clock_t){.now_ms = test_clock, .ud = NULL});
   dw_config_free(&cfg);
   ck_assert_ptr_nonnull(a);
   return a;
@@ -172,6 +197,15 @@ static dw_account_t *account(const char *extra, const char *meters) {
 static uint64_t cycle_time(int n) {
   return ((uint64_t)1795000000 + 10u * (unsigned)n) << 30;
 }
+
+/* Cycle n, step_s seconds of the account's clock after cycle n - 1. */
+static int cycle_after(dw_account_t *a, int n, int64_t step_s) {
+  test_now_ms += step_s * 1000;
+  return dw_account_read(a, cycle_time(n), INTERVAL);
+}
+
+/* Cycle n of an Interval 10 account. */
+static int cycle(dw_account_t *a, int n) { return cycle_after(a, n, 10); }
 
 static void assert_meter_values(const char *instance) {
   const standin_value_t *v = standin_find_value(instance, "digiwatt_energy_kwh",
@@ -214,7 +248,7 @@ static size_t notifications_matching(int severity, const char *instance,
 
 START_TEST(one_cycle_fetches_the_due_set_with_one_token) {
   dw_account_t *a = account("", TWO_METERS);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 0), 0);
   /* 2 meters x (consumption x 2 periods + savings) */
   ck_assert_int_eq(atomic_load(&data_requests), 6);
   ck_assert_int_eq(atomic_load(&token_requests), 1);
@@ -228,7 +262,7 @@ END_TEST
 START_TEST(the_token_is_reused_across_cycles) {
   dw_account_t *a = account("", TWO_METERS);
   for (int i = 0; i < 3; i++)
-    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), 0);
+    ck_assert_int_eq(cycle(a, i), 0);
   ck_assert_int_eq(atomic_load(&token_requests), 1);
   ck_assert_int_eq(atomic_load(&data_requests), 18);
   dw_account_destroy(a);
@@ -239,7 +273,7 @@ START_TEST(a_failing_meter_never_stops_another) {
   dw_account_t *a = account("", "<Smartmeter \"broken\">\n</Smartmeter>\n"
                                 "<Smartmeter \"badjson\">\n</Smartmeter>\n"
                                 "<Smartmeter \"m1\">\n</Smartmeter>\n");
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
   assert_meter_values("m1");
   ck_assert(standin_log_contains("smartmeter broken: consumption/yesterday: "
                                  "HTTP status 500"));
@@ -257,11 +291,11 @@ END_TEST
 
 START_TEST(a_revoked_token_is_renewed_once_and_the_request_retried) {
   dw_account_t *a = account("", TWO_METERS);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 0), 0);
   atomic_store(&revoked_before, 2); /* tok1 is revoked */
   standin_reset();
   atomic_store(&data_requests, 0);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 1), 0);
   ck_assert_int_eq(atomic_load(&token_requests), 2);
   ck_assert_int_eq(atomic_load(&data_requests), 12); /* each 401, then 200 */
   assert_meter_values("m1");
@@ -272,13 +306,14 @@ END_TEST
 START_TEST(a_persistent_401_renews_once_then_backs_off) {
   dw_account_t *a = account("", TWO_METERS);
   atomic_store(&always_401, 1);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
   /* the first token, one renewal; every request twice */
   ck_assert_int_eq(atomic_load(&token_requests), 2);
   ck_assert_int_eq(atomic_load(&data_requests), 12);
-  for (int i = 1; i < 3; i++)
-    dw_account_read(a, cycle_time(i), INTERVAL);
-  /* the failed slots back off: no storm of requests or tokens */
+  /* within the backoff (half the interval at least) the failed slots
+   * wait: no storm of requests or tokens */
+  cycle_after(a, 1, 0);
+  cycle_after(a, 2, 4);
   ck_assert_int_eq(atomic_load(&token_requests), 2);
   ck_assert_int_eq(atomic_load(&data_requests), 12);
   ck_assert_uint_eq(meter_values_count(), 0);
@@ -293,7 +328,7 @@ END_TEST
 START_TEST(refused_credentials_log_once_and_fetch_nothing) {
   atomic_store(&token_status, 401);
   dw_account_t *a = account("", TWO_METERS);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
   ck_assert_int_eq(atomic_load(&token_requests), 1);
   ck_assert_int_eq(atomic_load(&data_requests), 0);
   ck_assert(standin_log_contains_at(LOG_ERR, "cannot get a token"));
@@ -308,11 +343,11 @@ START_TEST(cached_values_go_out_until_the_refresh_is_due) {
   dw_account_t *a = account("RefreshInterval \"consumption\" 3600\n"
                             "RefreshInterval \"savings\" 3600\n",
                             TWO_METERS);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 0), 0);
   size_t first = meter_values_count();
   ck_assert_int_eq(atomic_load(&data_requests), 6);
   standin_reset();
-  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 1), 0);
   ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
   ck_assert_uint_eq(meter_values_count(), first);
   ck_assert_uint_gt(meter_values_count(), 0);
@@ -325,12 +360,13 @@ START_TEST(cached_values_go_out_until_the_refresh_is_due) {
 END_TEST
 
 START_TEST(a_cycle_ends_by_its_deadline) {
-  atomic_store(&latency_ms, 3000);
-  dw_account_t *a = account("CycleTimeout 0.3\nTimeout 10\n", TWO_METERS);
-  int64_t start = dw_http_now_ms();
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
-  int64_t took = dw_http_now_ms() - start;
-  ck_assert_int_lt(took, 2000); /* 0.3 s bound, generous for a noisy box */
+  atomic_store(&latency_ms, 2000);
+  dw_account_t *a = account("CycleTimeout 0.2\nTimeout 10\n", TWO_METERS);
+  dw_clock_t real = dw_clock_monotonic();
+  int64_t start = dw_clock_read(&real);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
+  int64_t took = dw_clock_read(&real) - start;
+  ck_assert_int_lt(took, 1500); /* 0.2 s bound, generous for a noisy box */
   ck_assert(standin_log_contains("timeout"));
   dw_account_destroy(a);
 }
@@ -339,14 +375,14 @@ END_TEST
 START_TEST(retry_after_pauses_the_whole_account) {
   atomic_store(&throttle_m1, 1);
   dw_account_t *a = account("", TWO_METERS);
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
   int after_first = atomic_load(&data_requests);
   ck_assert(standin_log_contains("Retry-After 30 s"));
   ck_assert(standin_log_contains("slow down"));
   /* within the 30 s nothing is requested, for any meter; m2's cached
    * values still go out */
   standin_reset();
-  ck_assert_int_eq(dw_account_read(a, cycle_time(1), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 1), 0);
   ck_assert_int_eq(atomic_load(&data_requests), after_first);
   ck_assert_ptr_nonnull(
       standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday"));
@@ -361,9 +397,9 @@ END_TEST
 START_TEST(refused_credentials_back_off_and_notify_once) {
   atomic_store(&token_status, 401);
   dw_account_t *a = account("BackoffMax 1\nCycleTimeout 10\n", TWO_METERS);
+  /* five cycles within the backoff (0.5 s at least here): one try */
   for (int i = 0; i < 5; i++)
-    ck_assert_int_eq(dw_account_read(a, cycle_time(i), INTERVAL), -EIO);
-  /* the backoff (0.5 s at least here) keeps the next try away */
+    ck_assert_int_eq(cycle_after(a, i, 0), -EIO);
   ck_assert_int_eq(atomic_load(&token_requests), 1);
   ck_assert_uint_eq(notifications_matching(NOTIF_FAILURE, "account-a", "token"),
                     1);
@@ -372,18 +408,17 @@ START_TEST(refused_credentials_back_off_and_notify_once) {
   ck_assert_ptr_nonnull(strstr(n->message, "cannot authenticate"));
   ck_assert_ptr_null(strstr(n->message, SECRET));
 
-  /* credentials fixed: after the backoff the token comes, OKAY follows */
+  /* credentials fixed: once the backoff is over the token comes, OKAY
+   * follows, once */
   atomic_store(&token_status, 200);
-  const uint64_t fast = (uint64_t)1 << 27; /* 125 ms interval */
-  for (int i = 0;
-       i < 40 && notifications_matching(NOTIF_OKAY, "account-a", "token") == 0;
-       i++) {
-    usleep(100 * 1000);
-    dw_account_read(a, cycle_time(10 + i), fast);
-  }
+  ck_assert_int_eq(cycle_after(a, 5, 1), 0);
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
   ck_assert_uint_eq(notifications_matching(NOTIF_OKAY, "account-a", "token"),
                     1);
   assert_meter_values("m1");
+  ck_assert_int_eq(cycle_after(a, 6, 10), 0);
+  ck_assert_uint_eq(notifications_matching(NOTIF_OKAY, "account-a", "token"),
+                    1);
   dw_account_destroy(a);
 }
 END_TEST
@@ -402,27 +437,23 @@ static size_t okays_of(const char *instance) {
 }
 
 START_TEST(a_failing_meter_notifies_after_the_threshold_and_on_recovery) {
-  /* CycleTimeout: the fast interval must not become a 62 ms deadline
-   * that a loaded machine turns into timeouts of the healthy meter */
-  dw_account_t *a = account("FailureThreshold 2\nCycleTimeout 10\n",
-                            "<Smartmeter \"broken\">\n</Smartmeter>\n"
-                            "<Smartmeter \"m1\">\n</Smartmeter>\n");
-  const uint64_t fast = (uint64_t)1 << 26; /* 62.5 ms: backoff base */
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), fast), -EIO);
+  dw_account_t *a =
+      account("FailureThreshold 2\n", "<Smartmeter \"broken\">\n</Smartmeter>\n"
+                                      "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  /* an hour between cycles: every backoff is over by the next one */
+  ck_assert_int_eq(cycle_after(a, 0, 3600), -EIO);
   ck_assert_uint_eq(failures_of("broken"), 0);
-  for (int i = 1; i < 60 && failures_of("broken") == 0; i++) {
-    usleep(50 * 1000);
-    dw_account_read(a, cycle_time(i), fast);
-  }
+  ck_assert_int_eq(cycle_after(a, 1, 3600), -EIO);
   ck_assert_uint_eq(failures_of("broken"), 1);
   ck_assert_uint_eq(failures_of("m1"), 0);
+  ck_assert_int_eq(cycle_after(a, 2, 3600), -EIO);
+  ck_assert_uint_eq(failures_of("broken"), 1); /* only changes notify */
   atomic_store(&broken_heals, 1);
-  for (int i = 60; i < 160 && okays_of("broken") == 0; i++) {
-    usleep(50 * 1000);
-    dw_account_read(a, cycle_time(i), fast);
-  }
+  ck_assert_uint_eq(okays_of("broken"), 0);
+  ck_assert_int_eq(cycle_after(a, 3, 3600), 0);
   ck_assert_uint_eq(okays_of("broken"), 1);
-  /* only state changes notify */
+  ck_assert_int_eq(cycle_after(a, 4, 3600), 0);
+  ck_assert_uint_eq(okays_of("broken"), 1);
   ck_assert_uint_eq(failures_of("broken"), 1);
   dw_account_destroy(a);
 }
@@ -431,7 +462,7 @@ END_TEST
 START_TEST(self_metrics_count_what_happened) {
   dw_account_t *a = account("", "<Smartmeter \"broken\">\n</Smartmeter>\n"
                                 "<Smartmeter \"m1\">\n</Smartmeter>\n");
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), -EIO);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
   const standin_value_t *v =
       standin_find_value("account-a", "digiwatt_requests", "data");
   ck_assert_ptr_nonnull(v);
@@ -473,7 +504,7 @@ START_TEST(a_reloaded_file_cannot_steal_an_instance) {
   snprintf(extra, sizeof(extra), "SmartmeterFile \"%s\"\n", path);
   dw_account_t *a = account(
       extra, "<Smartmeter \"m1\">\n  Instance \"home\"\n</Smartmeter>\n");
-  ck_assert_int_eq(dw_account_read(a, cycle_time(0), INTERVAL), 0);
+  ck_assert_int_eq(cycle(a, 0), 0);
   ck_assert_ptr_nonnull(standin_find_value("filemeter", "digiwatt_energy_kwh",
                                            "consumption-yesterday"));
   /* rewritten: f2 claims the block's instance; a different size makes
@@ -483,7 +514,7 @@ START_TEST(a_reloaded_file_cannot_steal_an_instance) {
   fputs("f1 filemeter\nf2 home\n", f);
   fclose(f);
   standin_reset();
-  dw_account_read(a, cycle_time(1), INTERVAL);
+  cycle(a, 1);
   ck_assert(standin_log_contains("smartmeter f2 is skipped"));
   /* m1 and f1 again (RefreshInterval 0), nothing for f2 */
   ck_assert_int_eq(atomic_load(&data_requests), 12);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dw_sample_t sample(const char *type, const char *label,
+static dw_sample_t sample(dw_type_t type, dw_label_t label,
                           const char *appliance, int month, double v) {
   return (dw_sample_t){.type = type,
                        .label = label,
@@ -22,20 +22,20 @@ static dw_sample_t sample(const char *type, const char *label,
 START_TEST(samples_round_trip) {
   dw_cache_t c = {0};
   dw_sample_t perf = {.type = DW_TYPE_PERFORMANCE,
-                      .label = "performance",
+                      .label = DW_LABEL_PERFORMANCE,
                       .values_len = 3,
                       .values = {10, 130, NAN}};
   ck_assert_int_eq(dw_cache_add(&c, &perf), 0);
   dw_sample_t s =
-      sample(DW_TYPE_SHARE, "distribution", "Water heater", 0, 29.5);
+      sample(DW_TYPE_SHARE, DW_LABEL_DISTRIBUTION, "Water heater", 0, 29.5);
   ck_assert_int_eq(dw_cache_add(&c, &s), 0);
   dw_cache_seal(&c);
   ck_assert_uint_eq(c.len, 2);
   dw_sample_t out;
   bool latest;
   dw_cache_get(&c, 0, &out, &latest);
-  ck_assert_str_eq(out.type, DW_TYPE_PERFORMANCE);
-  ck_assert_str_eq(out.label, "performance");
+  ck_assert_int_eq(out.type, DW_TYPE_PERFORMANCE);
+  ck_assert_int_eq(out.label, DW_LABEL_PERFORMANCE);
   ck_assert_ptr_null(out.appliance);
   ck_assert_uint_eq(out.values_len, 3);
   ck_assert_double_eq(out.values[1], 130);
@@ -54,11 +54,12 @@ START_TEST(months_are_ordered_and_the_newest_marked) {
   const char *apps[] = {"fridge", "standby"};
   for (int m = 24320; m > 24308; m--) /* newest first in the input */
     for (int a = 0; a < 2; a++) {
-      dw_sample_t s =
-          sample(DW_TYPE_ENERGY, "yearly-distribution", apps[a], m, m + a);
+      dw_sample_t s = sample(DW_TYPE_ENERGY, DW_LABEL_YEARLY_DISTRIBUTION,
+                             apps[a], m, m + a);
       ck_assert_int_eq(dw_cache_add(&c, &s), 0);
     }
-  dw_sample_t forecast = sample(DW_TYPE_COST, "costs-forecast", NULL, 0, 1);
+  dw_sample_t forecast =
+      sample(DW_TYPE_COST, DW_LABEL_COSTS_FORECAST, NULL, 0, 1);
   ck_assert_int_eq(dw_cache_add(&c, &forecast), 0);
   dw_cache_seal(&c);
   ck_assert_uint_eq(c.names_len, 2); /* each name stored once */
@@ -81,9 +82,9 @@ END_TEST
 
 START_TEST(unknown_labels_are_refused) {
   dw_cache_t c = {0};
-  dw_sample_t s = sample(DW_TYPE_ENERGY, "no-such-label", NULL, 0, 1);
+  dw_sample_t s = sample(DW_TYPE_ENERGY, DW_LABEL_COUNT, NULL, 0, 1);
   ck_assert_int_eq(dw_cache_add(&c, &s), -EINVAL);
-  s = sample("digiwatt_other", "costs", NULL, 0, 1);
+  s = sample(DW_TYPE_COUNT, DW_LABEL_COSTS, NULL, 0, 1);
   ck_assert_int_eq(dw_cache_add(&c, &s), -EINVAL);
   ck_assert_uint_eq(c.len, 0);
   dw_cache_clear(&c);

@@ -1,5 +1,8 @@
-/* check_config.c - unit tests of the dw_config room (and of the stand-in's
- * own config reader and recorders, which every other room's tests use).
+/* check_config.c - unit tests of the configuration rooms: dw_config and
+ * the rooms it reads through (dw_option, dw_secret, dw_urlpolicy), with
+ * dw_validate after them as the plugin's init runs it; and of the
+ * stand-in's own config reader and recorders, which every other room's
+ * tests use.
  *
  * Configurations are written in collectd.conf syntax and read with the
  * stand-in's parser; "@DIR@" in them becomes a fresh temporary directory
@@ -7,6 +10,8 @@
 #include "dw_config.h"
 #include "dw_log.h"
 #include "dw_name.h"
+#include "dw_validate.h"
+#include "run_suite.h"
 #include "stand_in.h"
 
 #include <check.h>
@@ -109,7 +114,9 @@ static char *expand(const char *text) {
 }
 
 /* Hands each top-level block of text to dw_config_parse(), as collectd
- * does; returns the first error (every block is still handed over). */
+ * does, then validates the whole once, as the plugin's init does (and
+ * empties cfg when validation fails, as init does); returns the first
+ * error (every block is still handed over). */
 static int parse_text(const char *text, dw_config_t *cfg) {
   char *expanded = expand(text);
   oconfig_item_t *root = standin_config_parse(expanded);
@@ -123,6 +130,13 @@ static int parse_text(const char *text, dw_config_t *cfg) {
       status = rc;
   }
   standin_config_free(root);
+  if (status != 0)
+    return status;
+  dw_validated_t files;
+  status = dw_validate(cfg, &files);
+  dw_validated_free(&files);
+  if (status != 0)
+    dw_config_free(cfg);
   return status;
 }
 
@@ -194,8 +208,8 @@ START_TEST(test_minimal) {
   ck_assert_ptr_null(a->client_cert);
   ck_assert_ptr_null(a->client_key);
   ck_assert_ptr_null(a->smartmeter_file);
-  ck_assert_uint_eq(a->shard_index, 0);
-  ck_assert_uint_eq(a->shard_count, 0);
+  ck_assert_uint_eq(a->shard.index, 0);
+  ck_assert_uint_eq(a->shard.count, 0);
   ck_assert_int_eq(a->backoff_max_ms, DW_DEFAULT_BACKOFF_MAX_MS);
   ck_assert_int_eq(a->backoff_max_ms, 3600000);
   ck_assert_uint_eq(a->failure_threshold, DW_DEFAULT_FAILURE_THRESHOLD);
@@ -395,18 +409,19 @@ START_TEST(test_several_plugin_blocks) {
   ck_assert_str_eq(cfg.accounts[1].name, "two");
   ck_assert_str_eq(cfg.accounts[1].meters[0].instance, "m2");
 
-  /* A later block that clashes with the earlier ones adds nothing. */
+  /* A later block that clashes with an earlier one: the whole is refused
+   * once every block is in, naming both. */
   ck_assert_int_eq(
       parse_text(ACCOUNT_BLOCK("three", "m3") ACCOUNT_BLOCK("one", "m4"), &cfg),
       -EINVAL);
   ck_assert(standin_log_contains("<Account \"one\">: duplicate account name"));
-  ck_assert_uint_eq(cfg.accounts_len, 3);
-  ck_assert_str_eq(cfg.accounts[2].name, "three");
+  ck_assert_uint_eq(cfg.accounts_len, 0);
 
-  ck_assert_int_eq(parse_text(ACCOUNT_BLOCK("four", "m1"), &cfg), -EINVAL);
+  ck_assert_int_eq(
+      parse_text(ACCOUNT_BLOCK("one", "m1") ACCOUNT_BLOCK("four", "m1"), &cfg),
+      -EINVAL);
   ck_assert(standin_log_contains("plugin instance \"m1\" is already used by "
                                  "<Account \"one\"> <Smartmeter \"m1\">"));
-  ck_assert_uint_eq(cfg.accounts_len, 3);
   assert_no_secret_logged();
   dw_config_free(&cfg);
 }
@@ -831,8 +846,8 @@ START_TEST(test_fleet_options) {
   ck_assert_str_eq(a->smartmeter_file, path);
   ck_assert_uint_eq(a->meters_len, 0);
   ck_assert_ptr_null(a->meters);
-  ck_assert_uint_eq(a->shard_index, 2);
-  ck_assert_uint_eq(a->shard_count, 3);
+  ck_assert_uint_eq(a->shard.index, 2);
+  ck_assert_uint_eq(a->shard.count, 3);
   ck_assert_int_eq(a->backoff_max_ms, 60000);
   ck_assert_uint_eq(a->failure_threshold, 5);
   ck_assert(!a->self_metrics);
@@ -878,14 +893,14 @@ START_TEST(test_fleet_with_blocks) {
   const dw_account_cfg_t *a = &cfg.accounts[0], *b = &cfg.accounts[1];
   ck_assert_uint_eq(a->meters_len, 1);
   ck_assert_str_eq(a->meters[0].instance, "home");
-  ck_assert_uint_eq(a->shard_index, 0);
-  ck_assert_uint_eq(a->shard_count, 1);
+  ck_assert_uint_eq(a->shard.index, 0);
+  ck_assert_uint_eq(a->shard.count, 1);
   ck_assert_int_eq(a->backoff_max_ms, 86400000);
   ck_assert_uint_eq(a->failure_threshold, 1000);
   ck_assert(a->self_metrics);
   ck_assert_ptr_null(b->smartmeter_file);
-  ck_assert_uint_eq(b->shard_index, 1023);
-  ck_assert_uint_eq(b->shard_count, 1024);
+  ck_assert_uint_eq(b->shard.index, 1023);
+  ck_assert_uint_eq(b->shard.count, 1024);
   ck_assert_int_eq(b->backoff_max_ms, 1000);
   ck_assert_uint_eq(b->failure_threshold, 1);
   ck_assert(b->self_metrics);
@@ -894,7 +909,8 @@ START_TEST(test_fleet_with_blocks) {
 END_TEST
 
 /* A file meter's default instance clashes with another account's block,
- * in either order and across <Plugin> blocks; nothing is added. */
+ * in either order and across <Plugin> blocks: validation of the whole
+ * refuses it. */
 START_TEST(test_fleet_clash_across_accounts) {
   static const char file_account[] = "<Plugin digiwatt>\n"
                                      " <Account \"a\">\n"
@@ -915,7 +931,7 @@ START_TEST(test_fleet_clash_across_accounts) {
   ck_assert_int_eq(parse_text(ACCOUNT_BLOCK("b", "m9"), &cfg), -EINVAL);
   ck_assert_msg(standin_log_contains_at(LOG_ERR, want), "want %s", want);
   ck_assert_uint_eq(standin_log_count(), 1);
-  ck_assert_uint_eq(cfg.accounts_len, 1);
+  ck_assert_uint_eq(cfg.accounts_len, 0);
   dw_config_free(&cfg);
 
   /* The block first: the file's meter is the later one. */
@@ -928,8 +944,7 @@ START_TEST(test_fleet_clash_across_accounts) {
            "<Smartmeter \"m9\">",
            tmp_dir);
   ck_assert_msg(standin_log_contains_at(LOG_ERR, want), "want %s", want);
-  ck_assert_uint_eq(cfg.accounts_len, 1);
-  ck_assert_str_eq(cfg.accounts[0].name, "b");
+  ck_assert_uint_eq(cfg.accounts_len, 0);
   assert_no_secret_logged();
   assert_every_line_prefixed();
   dw_config_free(&cfg);
@@ -1127,16 +1142,6 @@ START_TEST(test_standin_parser) {
 }
 END_TEST
 
-START_TEST(test_standin_parser_errors) {
-  static const char *const bad[] = {
-      "<Block>\n",          "</Block>\n", "<A>\n</B>\n",  "Key \"open\n",
-      "<Block\n</Block>\n", "Key <x>\n",  "<A>x\n</A>\n",
-  };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-    ck_assert_msg(standin_config_parse(bad[i]) == NULL, "parsed: %s", bad[i]);
-}
-END_TEST
-
 START_TEST(test_standin_recorders) {
   ck_assert_uint_eq(plugin_get_interval(), STANDIN_DEFAULT_INTERVAL);
   standin_set_interval(TIME_T_TO_CDTIME_T(60));
@@ -1232,16 +1237,9 @@ static Suite *config_suite(void) {
   TCase *standin = tcase_create("stand_in");
   tcase_add_checked_fixture(standin, standin_reset, standin_reset);
   tcase_add_test(standin, test_standin_parser);
-  tcase_add_test(standin, test_standin_parser_errors);
   tcase_add_test(standin, test_standin_recorders);
   suite_add_tcase(s, standin);
   return s;
 }
 
-int main(void) {
-  SRunner *runner = srunner_create(config_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(config_suite()); }

@@ -15,30 +15,29 @@
 static void setup(void) { standin_reset(); }
 static void teardown(void) { standin_reset(); }
 
-static dw_dispatch_target_t target(const char *period,
-                                   dw_month_memory_t *memory) {
+static dw_dispatch_target_t target(const char *period, dw_months_t *memory) {
   return (dw_dispatch_target_t){.plugin_instance = "home",
                                 .period = period,
                                 .time = NOW,
                                 .interval = INTERVAL,
                                 .monthly_history = true,
-                                .memory = memory};
+                                .months = memory};
 }
 
 static const struct {
-  const char *label;
+  dw_label_t label;
   const char *period;
   const char *appliance;
   const char *want;
 } ti_cases[] = {
-    {"consumption", "yesterday", NULL, "consumption-yesterday"},
-    {"savings", NULL, NULL, "savings"},
-    {"savings", NULL, "fridge", "savings-fridge"},
-    {"distribution", "last-seven-days", "washingMachine",
+    {DW_LABEL_CONSUMPTION, "yesterday", NULL, "consumption-yesterday"},
+    {DW_LABEL_SAVINGS, NULL, NULL, "savings"},
+    {DW_LABEL_SAVINGS, NULL, "fridge", "savings-fridge"},
+    {DW_LABEL_DISTRIBUTION, "last-seven-days", "washingMachine",
      "distribution-last-seven-days-washingMachine"},
-    {"disaggregation", "this-week", "Water heater",
+    {DW_LABEL_DISAGGREGATION, "this-week", "Water heater",
      "disaggregation-this-week-Water_heater_h"},
-    {"saving-potential", NULL, "a/b", "saving-potential-a_b_h"},
+    {DW_LABEL_SAVING_POTENTIAL, NULL, "a/b", "saving-potential-a_b_h"},
 };
 
 START_TEST(type_instance_follows_the_table) {
@@ -59,7 +58,7 @@ END_TEST
 
 START_TEST(current_value_carries_the_identifier) {
   dw_sample_t s = {.type = DW_TYPE_COST,
-                   .label = "costs",
+                   .label = DW_LABEL_COSTS,
                    .values_len = 1,
                    .values = {29.63}};
   dw_dispatch_target_t t = target("this-month", NULL);
@@ -79,7 +78,7 @@ END_TEST
 
 START_TEST(performance_is_one_value_list_of_three) {
   dw_sample_t s = {.type = DW_TYPE_PERFORMANCE,
-                   .label = "performance",
+                   .label = DW_LABEL_PERFORMANCE,
                    .values_len = 3,
                    .values = {10, 130, NAN}};
   dw_dispatch_target_t t = target("yesterday", NULL);
@@ -97,7 +96,7 @@ END_TEST
 static void dispatch_history(dw_dispatch_target_t *t, int first, int last) {
   for (int m = first; m <= last; m++) {
     dw_sample_t s = {.type = DW_TYPE_ENERGY,
-                     .label = "consumption-history",
+                     .label = DW_LABEL_CONSUMPTION_HISTORY,
                      .month = m,
                      .values_len = 1,
                      .values = {100.0 + m % 12}};
@@ -113,7 +112,7 @@ static size_t count_type_instance(const char *ti) {
 }
 
 START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
-  dw_month_memory_t memory = {0};
+  dw_months_t memory = {0};
   dw_dispatch_target_t t = target(NULL, &memory);
 
   /* twelve cycles backfill twelve months, oldest first, one per cycle */
@@ -123,13 +122,13 @@ START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
     dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
     ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
     ck_assert_uint_eq(count_type_instance("consumption-history-latest"), 1);
-    const standin_value_t *v =
-        standin_find_value("home", DW_TYPE_ENERGY, "consumption-history");
+    const standin_value_t *v = standin_find_value("home", "digiwatt_energy_kwh",
+                                                  "consumption-history");
     int month = MONTH(2025, 11) + cycle;
     ck_assert_uint_eq(v->time, (cdtime_t)dw_month_start_unix(month) << 30);
     ck_assert_double_eq(v->values[0], 100.0 + month % 12);
     const standin_value_t *latest = standin_find_value(
-        "home", DW_TYPE_ENERGY, "consumption-history-latest");
+        "home", "digiwatt_energy_kwh", "consumption-history-latest");
     ck_assert_uint_eq(latest->time, t.time);
     ck_assert_double_eq(latest->values[0], 100.0 + MONTH(2026, 10) % 12);
   }
@@ -149,29 +148,29 @@ START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
   dispatch_history(&t, MONTH(2025, 12), MONTH(2026, 11));
   ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
   ck_assert_uint_eq(standin_value_at(0)->time, (cdtime_t)1793491200 << 30);
-  dw_month_memory_clear(&memory);
+  dw_months_clear(&memory);
 }
 END_TEST
 
 START_TEST(monthly_history_off_leaves_only_latest) {
-  dw_month_memory_t memory = {0};
+  dw_months_t memory = {0};
   dw_dispatch_target_t t = target(NULL, &memory);
   t.monthly_history = false;
   dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
   ck_assert_uint_eq(standin_values_count(), 1);
   ck_assert_str_eq(standin_value_at(0)->type_instance,
                    "consumption-history-latest");
-  dw_month_memory_clear(&memory);
+  dw_months_clear(&memory);
 }
 END_TEST
 
 START_TEST(series_are_remembered_apart) {
-  dw_month_memory_t memory = {0};
+  dw_months_t memory = {0};
   dw_dispatch_target_t t = target(NULL, &memory);
   const char *appliances[] = {"fridge", "standby"};
   for (int a = 0; a < 2; a++) {
     dw_sample_t s = {.type = DW_TYPE_ENERGY,
-                     .label = "yearly-distribution",
+                     .label = DW_LABEL_YEARLY_DISTRIBUTION,
                      .appliance = appliances[a],
                      .month = MONTH(2026, 10),
                      .values_len = 1,
@@ -179,7 +178,7 @@ START_TEST(series_are_remembered_apart) {
     ck_assert_int_eq(dw_dispatch_sample(&t, &s, false), 0);
   }
   ck_assert_uint_eq(standin_values_count(), 2);
-  dw_month_memory_clear(&memory);
+  dw_months_clear(&memory);
 }
 END_TEST
 
@@ -193,7 +192,8 @@ END_TEST
 
 START_TEST(a_refused_dispatch_is_reported) {
   standin_set_dispatch_status(-1);
-  dw_sample_t s = {.type = DW_TYPE_COST, .label = "savings", .values_len = 1};
+  dw_sample_t s = {
+      .type = DW_TYPE_COST, .label = DW_LABEL_SAVINGS, .values_len = 1};
   dw_dispatch_target_t t = target(NULL, NULL);
   ck_assert_int_ne(dw_dispatch_sample(&t, &s, false), 0);
 }
@@ -203,10 +203,10 @@ START_TEST(longest_identifier_fits) {
   char name[300];
   memset(name, 'x', sizeof(name) - 1);
   name[sizeof(name) - 1] = '\0';
-  dw_month_memory_t memory = {0};
+  dw_months_t memory = {0};
   dw_dispatch_target_t t = target("last-seven-days", &memory);
   dw_sample_t s = {.type = DW_TYPE_ENERGY,
-                   .label = "yearly-compound-total",
+                   .label = DW_LABEL_YEARLY_COMPOUND_TOTAL,
                    .appliance = name,
                    .month = MONTH(2026, 1),
                    .values_len = 1};
@@ -216,7 +216,7 @@ START_TEST(longest_identifier_fits) {
   size_t len = strlen(v->type_instance);
   ck_assert_uint_lt(len, DATA_MAX_NAME_LEN);
   ck_assert_str_eq(v->type_instance + len - 7, "-latest");
-  dw_month_memory_clear(&memory);
+  dw_months_clear(&memory);
 }
 END_TEST
 

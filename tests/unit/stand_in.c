@@ -10,7 +10,6 @@
 static char standin_host[] = "standin-host";
 char *hostname_g = standin_host;
 
-#include "dw_log.h"
 #include "utils_time.h"
 
 #include <ctype.h>
@@ -102,16 +101,6 @@ void plugin_log(int level, const char *format, ...) {
   vsnprintf(text, sizeof(text), format, ap);
   va_end(ap);
   standin_record_log(level, text);
-}
-
-/* The glue's dw_log() is plugin_log() with the plugin's prefix. */
-void dw_log(int severity, const char *format, ...) {
-  char text[STANDIN_LOG_SIZE];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(text, sizeof(text), format, ap);
-  va_end(ap);
-  plugin_log(severity, "digiwatt plugin: %s", text);
 }
 
 int plugin_dispatch_values(value_list_t const *vl) {

@@ -2,7 +2,8 @@
  *
  * Unit tests link the rooms without collectd. This file provides the few
  * daemon functions the rooms call (plugin_log, plugin_dispatch_values,
- * plugin_dispatch_notification, plugin_get_interval, cdtime) and dw_log(),
+ * plugin_dispatch_notification, plugin_get_interval, cdtime) that the
+ * rooms reach through dw_log.c and dw_dispatch.c,
  * and records what they were given so a test can look at it afterwards.
  * Everything recorded is a deep copy the stand-in owns until
  * standin_reset(); pointers returned by the accessors stay valid until the

@@ -1,4 +1,4 @@
-/* dw_fleet.c - smartmeter lists from a file, and sharding (see dw_fleet.h).
+/* dw_meterfile.c - the SmartmeterFile (see dw_meterfile.h).
  *
  * The parser works on bytes with a length, never on C strings, so a NUL
  * byte in the file is an error on its line instead of a silent cut. It
@@ -6,7 +6,7 @@
  * one precise message is what its author needs. Repeated IDs are found
  * with a small open-addressing hash set, so a list of 100,000 meters is
  * checked in linear time. */
-#include "dw_fleet.h"
+#include "dw_meterfile.h"
 #include "dw_name.h"
 
 #include <errno.h>
@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FLEET_MAX_ID_LEN 256 /* as DW_MAX_ID_LEN for <Smartmeter> */
-#define FLEET_MAX_INSTANCE_LEN DW_NAME_MAX /* as the Instance option */
-#define FLEET_SHOWN_MAX 64 /* bytes of an ID quoted in a message */
-#define FLEET_SHOWN_SIZE (4 * FLEET_SHOWN_MAX + 4)
-#define FLEET_READ_CHUNK 65536 /* bytes asked of each read() */
+#define MF_MAX_ID_LEN 256               /* as DW_MAX_ID_LEN for <Smartmeter> */
+#define MF_MAX_INSTANCE_LEN DW_NAME_MAX /* as the Instance option */
+#define MF_SHOWN_MAX 64                 /* bytes of an ID quoted in a message */
+#define MF_SHOWN_SIZE (4 * MF_SHOWN_MAX + 4)
+#define MF_READ_CHUNK 65536 /* bytes asked of each read() */
 
 #define FNV64_OFFSET 14695981039346656037ull
 #define FNV64_PRIME 1099511628211ull
@@ -30,7 +30,7 @@
 /* --- messages ------------------------------------------------------------ */
 
 __attribute__((format(printf, 3, 4))) static void
-fleet_err(char *err, size_t err_size, const char *format, ...) {
+mf_err(char *err, size_t err_size, const char *format, ...) {
   if (err == NULL || err_size == 0)
     return;
   va_list ap;
@@ -39,14 +39,14 @@ fleet_err(char *err, size_t err_size, const char *format, ...) {
   va_end(ap);
 }
 
-static const char *fleet_shown(char out[FLEET_SHOWN_SIZE], const char *text,
-                               size_t len) {
-  return dw_name_printable(out, FLEET_SHOWN_SIZE, text, len);
+static const char *mf_shown(char out[MF_SHOWN_SIZE], const char *text,
+                            size_t len) {
+  return dw_name_printable(out, MF_SHOWN_SIZE, text, len);
 }
 
 /* --- hashing -------------------------------------------------------------- */
 
-static uint64_t fleet_fnv1a64(const char *bytes, size_t len) {
+static uint64_t mf_fnv1a64(const char *bytes, size_t len) {
   uint64_t hash = FNV64_OFFSET;
   for (size_t i = 0; i < len; i++) {
     hash ^= (unsigned char)bytes[i];
@@ -55,41 +55,31 @@ static uint64_t fleet_fnv1a64(const char *bytes, size_t len) {
   return hash;
 }
 
-/* The shard is FNV-1a 64 of the ID's bytes modulo count. This must never
- * change: every host of a fleet computes it on its own, so hosts running
- * different versions would fetch some meters twice and others never, and
- * any change reshuffles every fleet's meters across its hosts. */
-unsigned dw_fleet_shard(const char *id, unsigned count) {
-  if (count <= 1 || id == NULL)
-    return 0;
-  return (unsigned)(fleet_fnv1a64(id, strlen(id)) % count);
-}
-
 /* --- the parser ----------------------------------------------------------- */
 
-/* Everything dw_fleet_parse() holds while it reads. seen is a hash set of
+/* Everything dw_meterfile_parse() holds while it reads. seen is a hash set of
  * indices into out->entries (SIZE_MAX: empty slot); lines[i] is the line
  * of entries[i], for the message about a repeated ID. */
-typedef struct fleet_parser {
-  dw_fleet_t *out;
+typedef struct mf_parser {
+  dw_meterfile_t *out;
   size_t cap;    /* of out->entries and lines */
   size_t *lines; /* cap of them */
   size_t *seen;  /* seen_cap slots, a power of two */
   size_t seen_cap;
   char *err;
   size_t err_size;
-} fleet_parser_t;
+} mf_parser_t;
 
-static int fleet_oom(fleet_parser_t *p) {
-  fleet_err(p->err, p->err_size, "out of memory");
+static int mf_oom(mf_parser_t *p) {
+  mf_err(p->err, p->err_size, "out of memory");
   return -ENOMEM;
 }
 
 /* The slot of the ID in the hash set: where it is, or the empty slot
  * where it would go. The set is never full (at most half used). */
-static size_t fleet_slot(const fleet_parser_t *p, const char *id, size_t len) {
+static size_t mf_slot(const mf_parser_t *p, const char *id, size_t len) {
   size_t mask = p->seen_cap - 1;
-  size_t slot = (size_t)fleet_fnv1a64(id, len) & mask;
+  size_t slot = (size_t)mf_fnv1a64(id, len) & mask;
   while (p->seen[slot] != SIZE_MAX) {
     const char *other = p->out->entries[p->seen[slot]].id;
     if (strlen(other) == len && memcmp(other, id, len) == 0)
@@ -100,11 +90,11 @@ static size_t fleet_slot(const fleet_parser_t *p, const char *id, size_t len) {
 }
 
 /* Doubles the hash set and puts every entry back. */
-static int fleet_seen_grow(fleet_parser_t *p) {
+static int mf_seen_grow(mf_parser_t *p) {
   size_t cap = p->seen_cap ? 2 * p->seen_cap : 64;
   size_t *seen = malloc(cap * sizeof(*seen));
   if (seen == NULL)
-    return fleet_oom(p);
+    return mf_oom(p);
   free(p->seen);
   p->seen = seen;
   p->seen_cap = cap;
@@ -112,45 +102,45 @@ static int fleet_seen_grow(fleet_parser_t *p) {
     seen[i] = SIZE_MAX;
   for (size_t i = 0; i < p->out->len; i++) {
     const char *id = p->out->entries[i].id;
-    seen[fleet_slot(p, id, strlen(id))] = i;
+    seen[mf_slot(p, id, strlen(id))] = i;
   }
   return 0;
 }
 
 /* Room for one more entry, in the arrays and in the hash set. */
-static int fleet_reserve(fleet_parser_t *p) {
-  dw_fleet_t *f = p->out;
+static int mf_reserve(mf_parser_t *p) {
+  dw_meterfile_t *f = p->out;
   if (f->len == p->cap) {
     size_t cap = p->cap ? 2 * p->cap : 16;
-    dw_fleet_entry_t *entries = realloc(f->entries, cap * sizeof(*entries));
+    dw_meterfile_entry_t *entries = realloc(f->entries, cap * sizeof(*entries));
     if (entries == NULL)
-      return fleet_oom(p);
+      return mf_oom(p);
     f->entries = entries;
     size_t *lines = realloc(p->lines, cap * sizeof(*lines));
     if (lines == NULL)
-      return fleet_oom(p);
+      return mf_oom(p);
     p->lines = lines;
     p->cap = cap;
   }
   if (2 * (f->len + 1) > p->seen_cap)
-    return fleet_seen_grow(p);
+    return mf_seen_grow(p);
   return 0;
 }
 
 /* The ID follows the rules of <Smartmeter "ID">; it is never empty here
  * and holds no space or tab, the field separators. */
-static int fleet_check_id(fleet_parser_t *p, size_t line, const char *id,
-                          size_t len) {
-  if (len > FLEET_MAX_ID_LEN) {
-    fleet_err(p->err, p->err_size, "line %zu: the ID is longer than %d bytes",
-              line, FLEET_MAX_ID_LEN);
+static int mf_check_id(mf_parser_t *p, size_t line, const char *id,
+                       size_t len) {
+  if (len > MF_MAX_ID_LEN) {
+    mf_err(p->err, p->err_size, "line %zu: the ID is longer than %d bytes",
+           line, MF_MAX_ID_LEN);
     return -EINVAL;
   }
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)id[i];
     if (c < 0x20 || c == 0x7f) {
-      fleet_err(p->err, p->err_size,
-                "line %zu: the ID holds a control byte (0x%02x)", line, c);
+      mf_err(p->err, p->err_size,
+             "line %zu: the ID holds a control byte (0x%02x)", line, c);
       return -EINVAL;
     }
   }
@@ -158,40 +148,40 @@ static int fleet_check_id(fleet_parser_t *p, size_t line, const char *id,
 }
 
 /* The instance follows the rules of the Instance option. */
-static int fleet_check_instance(fleet_parser_t *p, size_t line,
-                                const char *instance, size_t len) {
+static int mf_check_instance(mf_parser_t *p, size_t line, const char *instance,
+                             size_t len) {
   if (dw_name_is_safe(instance, len))
     return 0;
-  char shown[FLEET_SHOWN_SIZE];
-  fleet_err(p->err, p->err_size,
-            "line %zu: the instance \"%s\" must be 1 to %d characters of "
-            "[A-Za-z0-9_-]",
-            line, fleet_shown(shown, instance, len), FLEET_MAX_INSTANCE_LEN);
+  char shown[MF_SHOWN_SIZE];
+  mf_err(p->err, p->err_size,
+         "line %zu: the instance \"%s\" must be 1 to %d characters of "
+         "[A-Za-z0-9_-]",
+         line, mf_shown(shown, instance, len), MF_MAX_INSTANCE_LEN);
   return -EINVAL;
 }
 
 /* Appends one checked meter, unless its ID was seen before. */
-static int fleet_add(fleet_parser_t *p, size_t line, const char *id,
-                     size_t id_len, const char *instance, size_t instance_len) {
-  int status = fleet_reserve(p);
+static int mf_add(mf_parser_t *p, size_t line, const char *id, size_t id_len,
+                  const char *instance, size_t instance_len) {
+  int status = mf_reserve(p);
   if (status != 0)
     return status;
-  size_t slot = fleet_slot(p, id, id_len);
+  size_t slot = mf_slot(p, id, id_len);
   if (p->seen[slot] != SIZE_MAX) {
-    char shown[FLEET_SHOWN_SIZE];
-    fleet_err(p->err, p->err_size,
-              "line %zu: duplicate ID \"%s\" (first on "
-              "line %zu)",
-              line, fleet_shown(shown, id, id_len), p->lines[p->seen[slot]]);
+    char shown[MF_SHOWN_SIZE];
+    mf_err(p->err, p->err_size,
+           "line %zu: duplicate ID \"%s\" (first on "
+           "line %zu)",
+           line, mf_shown(shown, id, id_len), p->lines[p->seen[slot]]);
     return -EINVAL;
   }
-  dw_fleet_entry_t e = {.id = strndup(id, id_len)};
+  dw_meterfile_entry_t e = {.id = strndup(id, id_len)};
   if (instance != NULL)
     e.instance = strndup(instance, instance_len);
   if (e.id == NULL || (instance != NULL && e.instance == NULL)) {
     free(e.id);
     free(e.instance);
-    return fleet_oom(p);
+    return mf_oom(p);
   }
   p->seen[slot] = p->out->len;
   p->lines[p->out->len] = line;
@@ -199,19 +189,19 @@ static int fleet_add(fleet_parser_t *p, size_t line, const char *id,
   return 0;
 }
 
-static bool fleet_is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool mf_is_blank(char c) { return c == ' ' || c == '\t'; }
 
 /* The next field of [*pos, end), skipping blanks before it; false when
  * there is none. */
-static bool fleet_field(const char **pos, const char *end, const char **field,
-                        size_t *len) {
+static bool mf_field(const char **pos, const char *end, const char **field,
+                     size_t *len) {
   const char *s = *pos;
-  while (s < end && fleet_is_blank(*s))
+  while (s < end && mf_is_blank(*s))
     s++;
   if (s == end)
     return false;
   const char *e = s;
-  while (e < end && !fleet_is_blank(*e))
+  while (e < end && !mf_is_blank(*e))
     e++;
   *field = s;
   *len = (size_t)(e - s);
@@ -220,8 +210,7 @@ static bool fleet_field(const char **pos, const char *end, const char **field,
 }
 
 /* One line, without its '\n': "ID [Instance] [# comment]". */
-static int fleet_line(fleet_parser_t *p, size_t line, const char *s,
-                      size_t len) {
+static int mf_line(mf_parser_t *p, size_t line, const char *s, size_t len) {
   if (len > 0 && s[len - 1] == '\r')
     len--;
   const char *hash = memchr(s, '#', len);
@@ -230,12 +219,12 @@ static int fleet_line(fleet_parser_t *p, size_t line, const char *s,
   size_t lens[2], count = 0;
   const char *field;
   size_t field_len;
-  while (fleet_field(&s, end, &field, &field_len)) {
+  while (mf_field(&s, end, &field, &field_len)) {
     if (count == 2) {
-      fleet_err(p->err, p->err_size,
-                "line %zu: more than two fields; a line holds an ID and "
-                "optionally an instance",
-                line);
+      mf_err(p->err, p->err_size,
+             "line %zu: more than two fields; a line holds an ID and "
+             "optionally an instance",
+             line);
       return -EINVAL;
     }
     fields[count] = field;
@@ -243,35 +232,35 @@ static int fleet_line(fleet_parser_t *p, size_t line, const char *s,
   }
   if (count == 0)
     return 0;
-  int status = fleet_check_id(p, line, fields[0], lens[0]);
+  int status = mf_check_id(p, line, fields[0], lens[0]);
   if (status == 0 && count == 2)
-    status = fleet_check_instance(p, line, fields[1], lens[1]);
+    status = mf_check_instance(p, line, fields[1], lens[1]);
   if (status != 0)
     return status;
-  return fleet_add(p, line, fields[0], lens[0], count == 2 ? fields[1] : NULL,
-                   count == 2 ? lens[1] : 0);
+  return mf_add(p, line, fields[0], lens[0], count == 2 ? fields[1] : NULL,
+                count == 2 ? lens[1] : 0);
 }
 
-int dw_fleet_parse(const char *text, size_t len, dw_fleet_t *out, char *err,
-                   size_t err_size) {
-  *out = (dw_fleet_t){0};
-  fleet_parser_t p = {.out = out, .err = err, .err_size = err_size};
+int dw_meterfile_parse(const char *text, size_t len, dw_meterfile_t *out,
+                       char *err, size_t err_size) {
+  *out = (dw_meterfile_t){0};
+  mf_parser_t p = {.out = out, .err = err, .err_size = err_size};
   int status = 0;
   size_t line = 0;
   for (size_t pos = 0; status == 0 && pos < len;) {
     const char *newline = memchr(text + pos, '\n', len - pos);
     size_t line_len = newline ? (size_t)(newline - (text + pos)) : len - pos;
-    status = fleet_line(&p, ++line, text + pos, line_len);
+    status = mf_line(&p, ++line, text + pos, line_len);
     pos += line_len + 1;
   }
   free(p.lines);
   free(p.seen);
   if (status != 0)
-    dw_fleet_free(out);
+    dw_meterfile_free(out);
   return status;
 }
 
-void dw_fleet_free(dw_fleet_t *f) {
+void dw_meterfile_free(dw_meterfile_t *f) {
   if (f == NULL)
     return;
   for (size_t i = 0; i < f->len; i++) {
@@ -279,13 +268,13 @@ void dw_fleet_free(dw_fleet_t *f) {
     free(f->entries[i].instance);
   }
   free(f->entries);
-  *f = (dw_fleet_t){0};
+  *f = (dw_meterfile_t){0};
 }
 
 /* --- files ---------------------------------------------------------------- */
 
-static void fleet_stamp_from(dw_fleet_stamp_t *stamp, const struct stat *st) {
-  *stamp = (dw_fleet_stamp_t){
+static void mf_stamp_from(dw_meterfile_stamp_t *stamp, const struct stat *st) {
+  *stamp = (dw_meterfile_stamp_t){
       .dev = st->st_dev,
       .ino = st->st_ino,
       .size = st->st_size,
@@ -294,16 +283,16 @@ static void fleet_stamp_from(dw_fleet_stamp_t *stamp, const struct stat *st) {
   };
 }
 
-int dw_fleet_stat(const char *path, dw_fleet_stamp_t *stamp) {
+int dw_meterfile_stat(const char *path, dw_meterfile_stamp_t *stamp) {
   struct stat st;
   if (stat(path, &st) != 0)
     return -errno;
-  fleet_stamp_from(stamp, &st);
+  mf_stamp_from(stamp, &st);
   return 0;
 }
 
-bool dw_fleet_stamp_equal(const dw_fleet_stamp_t *a,
-                          const dw_fleet_stamp_t *b) {
+bool dw_meterfile_stamp_equal(const dw_meterfile_stamp_t *a,
+                              const dw_meterfile_stamp_t *b) {
   if (a == NULL || b == NULL)
     return a == b;
   return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
@@ -312,9 +301,9 @@ bool dw_fleet_stamp_equal(const dw_fleet_stamp_t *a,
 
 /* Reads fd to its end into a fresh buffer (*text, free it). The file may
  * have grown since fstat(): the buffer grows too, up to one byte more than
- * DW_FLEET_MAX_FILE, which is how a file that became too big is noticed. */
-static int fleet_read_all(int fd, size_t size_hint, char **text, size_t *len,
-                          char *err, size_t err_size) {
+ * DW_METERFILE_MAX_SIZE, which is how a file that became too big is noticed. */
+static int mf_read_all(int fd, size_t size_hint, char **text, size_t *len,
+                       char *err, size_t err_size) {
   size_t cap = size_hint + 1, n = 0;
   char *buf = malloc(cap);
   int status = 0;
@@ -322,14 +311,14 @@ static int fleet_read_all(int fd, size_t size_hint, char **text, size_t *len,
     goto oom;
   for (;;) {
     if (n == cap) {
-      if (cap > (size_t)DW_FLEET_MAX_FILE) {
-        fleet_err(err, err_size, "the file is larger than %ld bytes",
-                  DW_FLEET_MAX_FILE);
+      if (cap > (size_t)DW_METERFILE_MAX_SIZE) {
+        mf_err(err, err_size, "the file is larger than %ld bytes",
+               DW_METERFILE_MAX_SIZE);
         status = -EFBIG;
         goto fail;
       }
-      size_t grown = 2 * cap > (size_t)DW_FLEET_MAX_FILE + 1
-                         ? (size_t)DW_FLEET_MAX_FILE + 1
+      size_t grown = 2 * cap > (size_t)DW_METERFILE_MAX_SIZE + 1
+                         ? (size_t)DW_METERFILE_MAX_SIZE + 1
                          : 2 * cap;
       char *bigger = realloc(buf, grown);
       if (bigger == NULL)
@@ -337,15 +326,15 @@ static int fleet_read_all(int fd, size_t size_hint, char **text, size_t *len,
       buf = bigger;
       cap = grown;
     }
-    size_t want = cap - n < FLEET_READ_CHUNK ? cap - n : FLEET_READ_CHUNK;
+    size_t want = cap - n < MF_READ_CHUNK ? cap - n : MF_READ_CHUNK;
     ssize_t got = read(fd, buf + n, want);
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0) {
       status = -errno;
       char reason[128];
-      fleet_err(err, err_size, "cannot read: %s",
-                strerror_r(-status, reason, sizeof(reason)));
+      mf_err(err, err_size, "cannot read: %s",
+             strerror_r(-status, reason, sizeof(reason)));
       goto fail;
     }
     if (got == 0)
@@ -356,7 +345,7 @@ static int fleet_read_all(int fd, size_t size_hint, char **text, size_t *len,
   *len = n;
   return 0;
 oom:
-  fleet_err(err, err_size, "out of memory");
+  mf_err(err, err_size, "out of memory");
   status = -ENOMEM;
 fail:
   free(buf);
@@ -365,27 +354,27 @@ fail:
 
 /* Opens path without blocking (a FIFO must not hang collectd's read
  * thread) and checks it is a regular file of an acceptable size. */
-static int fleet_open(const char *path, struct stat *st, char *err,
-                      size_t err_size) {
+static int mf_open(const char *path, struct stat *st, char *err,
+                   size_t err_size) {
   char reason[128];
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int status = -errno;
-    fleet_err(err, err_size, "cannot open: %s",
-              strerror_r(-status, reason, sizeof(reason)));
+    mf_err(err, err_size, "cannot open: %s",
+           strerror_r(-status, reason, sizeof(reason)));
     return status;
   }
   int status = 0;
   if (fstat(fd, st) != 0) {
     status = -errno;
-    fleet_err(err, err_size, "cannot stat: %s",
-              strerror_r(-status, reason, sizeof(reason)));
+    mf_err(err, err_size, "cannot stat: %s",
+           strerror_r(-status, reason, sizeof(reason)));
   } else if (!S_ISREG(st->st_mode)) {
-    fleet_err(err, err_size, "not a regular file");
+    mf_err(err, err_size, "not a regular file");
     status = -EINVAL;
-  } else if (st->st_size > DW_FLEET_MAX_FILE) {
-    fleet_err(err, err_size, "the file is larger than %ld bytes",
-              DW_FLEET_MAX_FILE);
+  } else if (st->st_size > DW_METERFILE_MAX_SIZE) {
+    mf_err(err, err_size, "the file is larger than %ld bytes",
+           DW_METERFILE_MAX_SIZE);
     status = -EFBIG;
   }
   if (status != 0) {
@@ -396,23 +385,23 @@ static int fleet_open(const char *path, struct stat *st, char *err,
 }
 
 /* The stamp comes from the descriptor before reading: if the file changes
- * while it is read, the next dw_fleet_stat() differs and it is read again. */
-int dw_fleet_load(const char *path, dw_fleet_t *out, dw_fleet_stamp_t *stamp,
-                  char *err, size_t err_size) {
-  *out = (dw_fleet_t){0};
+ * while it is read, the next dw_meterfile_stat() differs and it is read again.
+ */
+int dw_meterfile_load(const char *path, dw_meterfile_t *out,
+                      dw_meterfile_stamp_t *stamp, char *err, size_t err_size) {
+  *out = (dw_meterfile_t){0};
   struct stat st;
-  int fd = fleet_open(path, &st, err, err_size);
+  int fd = mf_open(path, &st, err, err_size);
   if (fd < 0)
     return fd;
   char *text = NULL;
   size_t len = 0;
-  int status =
-      fleet_read_all(fd, (size_t)st.st_size, &text, &len, err, err_size);
+  int status = mf_read_all(fd, (size_t)st.st_size, &text, &len, err, err_size);
   close(fd);
   if (status == 0)
-    status = dw_fleet_parse(text, len, out, err, err_size);
+    status = dw_meterfile_parse(text, len, out, err, err_size);
   if (status == 0)
-    fleet_stamp_from(stamp, &st);
+    mf_stamp_from(stamp, &st);
   free(text);
   return status;
 }

@@ -1,11 +1,11 @@
-/* check_fleet.c - unit tests of the dw_fleet room: the SmartmeterFile
- * parser, loading a file with its stamp, and the shard hash.
+/* check_meterfile.c - unit tests of the dw_meterfile room: the
+ * SmartmeterFile parser, and loading a file with its stamp.
  *
  * Parse cases are a table of (text, expected meters) and (text, expected
- * words of the error). Pinned shard values come from an independent
- * FNV-1a 64 implementation (Python), so a change of the hash, which would
- * reshuffle every fleet across its hosts, fails here. */
-#include "dw_fleet.h"
+ * words of the error). */
+#include "dw_meterfile.h"
+
+#include "run_suite.h"
 
 #include <check.h>
 #include <errno.h>
@@ -58,9 +58,9 @@ static const good_case_t good_cases[] = {
 START_TEST(test_parse_good) {
   const good_case_t *c = &good_cases[_i];
   size_t len = c->len ? c->len : strlen(c->text);
-  dw_fleet_t f = {.len = 99};
+  dw_meterfile_t f = {.len = 99};
   char err[ERR_SIZE] = "";
-  int status = dw_fleet_parse(c->text, len, &f, err, sizeof(err));
+  int status = dw_meterfile_parse(c->text, len, &f, err, sizeof(err));
   ck_assert_msg(status == 0, "case %d: %d %s", _i, status, err);
   size_t want_len = 0;
   while (c->want[want_len] != NULL)
@@ -77,7 +77,7 @@ START_TEST(test_parse_good) {
     ck_assert_msg(strcmp(got, c->want[i]) == 0, "case %d #%zu: '%s', want '%s'",
                   _i, i, got, c->want[i]);
   }
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
   ck_assert_ptr_null(f.entries);
   ck_assert_uint_eq(f.len, 0);
 }
@@ -132,9 +132,9 @@ static const bad_case_t bad_cases[] = {
 START_TEST(test_parse_bad) {
   const bad_case_t *c = &bad_cases[_i];
   size_t len = c->len ? c->len : strlen(c->text);
-  dw_fleet_t f = {.len = 99};
+  dw_meterfile_t f = {.len = 99};
   char err[ERR_SIZE] = "";
-  int status = dw_fleet_parse(c->text, len, &f, err, sizeof(err));
+  int status = dw_meterfile_parse(c->text, len, &f, err, sizeof(err));
   ck_assert_msg(status == -EINVAL, "case %d: status %d", _i, status);
   ck_assert_ptr_null(f.entries);
   ck_assert_uint_eq(f.len, 0);
@@ -151,17 +151,18 @@ END_TEST
 START_TEST(test_parse_id_limit) {
   char text[600];
   snprintf(text, sizeof(text), "%s\n", X256);
-  dw_fleet_t f;
+  dw_meterfile_t f;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_parse(text, strlen(text), &f, err, sizeof(err)), 0);
+  ck_assert_int_eq(dw_meterfile_parse(text, strlen(text), &f, err, sizeof(err)),
+                   0);
   ck_assert_uint_eq(f.len, 1);
   ck_assert_str_eq(f.entries[0].id, X256);
   ck_assert_ptr_null(f.entries[0].instance);
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
 
   /* A duplicate long ID is quoted in part only. */
   snprintf(text, sizeof(text), "%s\n%s\n", X256, X256);
-  ck_assert_int_eq(dw_fleet_parse(text, strlen(text), &f, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_parse(text, strlen(text), &f, err, sizeof(err)),
                    -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "line 2: duplicate ID \"" X64 "...\""));
   ck_assert_ptr_null(strstr(err, X64 "x"));
@@ -177,16 +178,17 @@ START_TEST(test_parse_many) {
   ck_assert_ptr_nonnull(text);
   for (int i = 0; i < COUNT; i++)
     len += (size_t)snprintf(text + len, cap - len, "sm-%06d i%d\n", i, i);
-  dw_fleet_t f;
+  dw_meterfile_t f;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_parse(text, len, &f, err, sizeof(err)), 0);
+  ck_assert_int_eq(dw_meterfile_parse(text, len, &f, err, sizeof(err)), 0);
   ck_assert_uint_eq(f.len, COUNT);
   ck_assert_str_eq(f.entries[12345].id, "sm-012345");
   ck_assert_str_eq(f.entries[12345].instance, "i12345");
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
 
   len += (size_t)snprintf(text + len, cap - len, "sm-%06d\n", 777);
-  ck_assert_int_eq(dw_fleet_parse(text, len, &f, err, sizeof(err)), -EINVAL);
+  ck_assert_int_eq(dw_meterfile_parse(text, len, &f, err, sizeof(err)),
+                   -EINVAL);
   ck_assert_str_eq(err, "line 20001: duplicate ID \"sm-000777\" (first on "
                         "line 778)");
   ck_assert_uint_eq(f.len, 0);
@@ -196,14 +198,15 @@ END_TEST
 
 /* A small or absent err buffer truncates or skips the message. */
 START_TEST(test_parse_err_buffer) {
-  dw_fleet_t f;
+  dw_meterfile_t f;
   char err[8];
-  ck_assert_int_eq(dw_fleet_parse("a b c", 5, &f, err, sizeof(err)), -EINVAL);
+  ck_assert_int_eq(dw_meterfile_parse("a b c", 5, &f, err, sizeof(err)),
+                   -EINVAL);
   ck_assert_str_eq(err, "line 1:");
-  ck_assert_int_eq(dw_fleet_parse("a b c", 5, &f, NULL, 0), -EINVAL);
+  ck_assert_int_eq(dw_meterfile_parse("a b c", 5, &f, NULL, 0), -EINVAL);
   ck_assert_uint_eq(f.len, 0);
-  dw_fleet_free(&f);
-  dw_fleet_free(NULL);
+  dw_meterfile_free(&f);
+  dw_meterfile_free(NULL);
 }
 END_TEST
 
@@ -213,7 +216,7 @@ static char tmp_dir[64];
 static char fleet_path[128];
 
 static void dir_setup(void) {
-  snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/check_fleet.XXXXXX");
+  snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/check_meterfile.XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
   snprintf(fleet_path, sizeof(fleet_path), "%s/meters", tmp_dir);
 }
@@ -244,16 +247,17 @@ static void set_mtime(const char *path, time_t sec, long nsec) {
 
 START_TEST(test_load) {
   write_in_place(fleet_path, "# fleet\nm1 one\nm2\r\n");
-  dw_fleet_t f;
-  dw_fleet_stamp_t stamp, again;
+  dw_meterfile_t f;
+  dw_meterfile_stamp_t stamp, again;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)), 0);
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
+                   0);
   ck_assert_uint_eq(f.len, 2);
   ck_assert_str_eq(f.entries[0].id, "m1");
   ck_assert_str_eq(f.entries[0].instance, "one");
   ck_assert_str_eq(f.entries[1].id, "m2");
   ck_assert_ptr_null(f.entries[1].instance);
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
 
   struct stat st;
   ck_assert_int_eq(stat(fleet_path, &st), 0);
@@ -262,20 +266,21 @@ START_TEST(test_load) {
   ck_assert_int_eq(stamp.size, 19);
   ck_assert_int_eq(stamp.mtime_ns, (int64_t)st.st_mtim.tv_sec * 1000000000 +
                                        st.st_mtim.tv_nsec);
-  ck_assert_int_eq(dw_fleet_stat(fleet_path, &again), 0);
-  ck_assert(dw_fleet_stamp_equal(&stamp, &again));
+  ck_assert_int_eq(dw_meterfile_stat(fleet_path, &again), 0);
+  ck_assert(dw_meterfile_stamp_equal(&stamp, &again));
 }
 END_TEST
 
 START_TEST(test_load_empty) {
   write_in_place(fleet_path, "");
-  dw_fleet_t f;
-  dw_fleet_stamp_t stamp;
+  dw_meterfile_t f;
+  dw_meterfile_stamp_t stamp;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)), 0);
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
+                   0);
   ck_assert_uint_eq(f.len, 0);
   ck_assert_int_eq(stamp.size, 0);
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
 }
 END_TEST
 
@@ -284,64 +289,66 @@ END_TEST
 START_TEST(test_stamp_changes) {
   write_in_place(fleet_path, "m1\n");
   set_mtime(fleet_path, 1700000000, 100);
-  dw_fleet_t f;
-  dw_fleet_stamp_t first, second, stat_stamp;
+  dw_meterfile_t f;
+  dw_meterfile_stamp_t first, second, stat_stamp;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &first, err, sizeof(err)), 0);
-  dw_fleet_free(&f);
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &first, err, sizeof(err)),
+                   0);
+  dw_meterfile_free(&f);
   ck_assert_int_eq(first.mtime_ns, 1700000000LL * 1000000000 + 100);
 
   write_in_place(fleet_path, "m2\n");
   set_mtime(fleet_path, 1700000000, 200);
-  ck_assert_int_eq(dw_fleet_stat(fleet_path, &stat_stamp), 0);
-  ck_assert(!dw_fleet_stamp_equal(&first, &stat_stamp));
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &second, err, sizeof(err)), 0);
+  ck_assert_int_eq(dw_meterfile_stat(fleet_path, &stat_stamp), 0);
+  ck_assert(!dw_meterfile_stamp_equal(&first, &stat_stamp));
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &second, err, sizeof(err)),
+                   0);
   ck_assert_str_eq(f.entries[0].id, "m2");
-  dw_fleet_free(&f);
+  dw_meterfile_free(&f);
   ck_assert_uint_eq(second.ino, first.ino);
   ck_assert_int_eq(second.size, first.size);
-  ck_assert(!dw_fleet_stamp_equal(&first, &second));
-  ck_assert(dw_fleet_stamp_equal(&second, &stat_stamp));
+  ck_assert(!dw_meterfile_stamp_equal(&first, &second));
+  ck_assert(dw_meterfile_stamp_equal(&second, &stat_stamp));
 
   /* Each field on its own makes a difference. */
-  dw_fleet_stamp_t other = second;
+  dw_meterfile_stamp_t other = second;
   other.size++;
-  ck_assert(!dw_fleet_stamp_equal(&second, &other));
+  ck_assert(!dw_meterfile_stamp_equal(&second, &other));
   other = second;
   other.ino++;
-  ck_assert(!dw_fleet_stamp_equal(&second, &other));
+  ck_assert(!dw_meterfile_stamp_equal(&second, &other));
   other = second;
   other.dev++;
-  ck_assert(!dw_fleet_stamp_equal(&second, &other));
-  ck_assert(!dw_fleet_stamp_equal(&second, NULL));
-  ck_assert(dw_fleet_stamp_equal(NULL, NULL));
+  ck_assert(!dw_meterfile_stamp_equal(&second, &other));
+  ck_assert(!dw_meterfile_stamp_equal(&second, NULL));
+  ck_assert(dw_meterfile_stamp_equal(NULL, NULL));
 }
 END_TEST
 
 START_TEST(test_load_refused) {
-  dw_fleet_t f = {.len = 99};
-  dw_fleet_stamp_t stamp;
+  dw_meterfile_t f = {.len = 99};
+  dw_meterfile_stamp_t stamp;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_load(tmp_dir, &f, &stamp, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_load(tmp_dir, &f, &stamp, err, sizeof(err)),
                    -EINVAL);
   ck_assert_str_eq(err, "not a regular file");
   ck_assert_uint_eq(f.len, 0);
 
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
                    -ENOENT);
   ck_assert_ptr_nonnull(strstr(err, "cannot open: No such file"));
-  ck_assert_int_eq(dw_fleet_stat(fleet_path, &stamp), -ENOENT);
+  ck_assert_int_eq(dw_meterfile_stat(fleet_path, &stamp), -ENOENT);
 
   /* A FIFO is refused at once rather than waited on. */
   ck_assert_int_eq(mkfifo(fleet_path, 0600), 0);
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
                    -EINVAL);
   ck_assert_str_eq(err, "not a regular file");
   unlink(fleet_path);
 
   /* A parse error comes through with its line. */
   write_in_place(fleet_path, "a\nb\n\na\n");
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
                    -EINVAL);
   ck_assert_str_eq(err, "line 4: duplicate ID \"a\" (first on line 1)");
   ck_assert_ptr_null(f.entries);
@@ -352,95 +359,20 @@ END_TEST
 START_TEST(test_load_too_big) {
   int fd = open(fleet_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(ftruncate(fd, DW_FLEET_MAX_FILE + 1), 0);
+  ck_assert_int_eq(ftruncate(fd, DW_METERFILE_MAX_SIZE + 1), 0);
   close(fd);
-  dw_fleet_t f;
-  dw_fleet_stamp_t stamp;
+  dw_meterfile_t f;
+  dw_meterfile_stamp_t stamp;
   char err[ERR_SIZE] = "";
-  ck_assert_int_eq(dw_fleet_load(fleet_path, &f, &stamp, err, sizeof(err)),
+  ck_assert_int_eq(dw_meterfile_load(fleet_path, &f, &stamp, err, sizeof(err)),
                    -EFBIG);
   ck_assert_ptr_nonnull(strstr(err, "larger than 67108864 bytes"));
   ck_assert_uint_eq(f.len, 0);
 }
 END_TEST
 
-/* --- shards --------------------------------------------------------------- */
-
-typedef struct shard_case {
-  const char *id;
-  unsigned count;
-  unsigned want;
-} shard_case_t;
-
-/* From Python: FNV-1a 64 of the bytes, modulo count. "", "a" and "foobar"
- * are the published FNV test vectors (0xcbf29ce484222325,
- * 0xaf63dc4c8601ec8c, 0x85944171f73967e8). */
-static const shard_case_t shard_cases[] = {
-    {"", 3, 2},
-    {"", 1024, 805},
-    {"a", 3, 1},
-    {"a", 1024, 140},
-    {"foobar", 7, 6},
-    {"foobar", 1024, 1000},
-    {"125fd56", 3, 2},
-    {"125fd56", 1024, 40},
-    {"SM-000001", 3, 1},
-    {"SM-000001", 7, 2},
-    {"AB.12/x", 1024, 936},
-    {"caf\xc3\xa9", 3, 2},
-    {"caf\xc3\xa9", 7, 0},
-    {"125fd56", 1, 0},
-    {"a", 2, 0},
-};
-
-START_TEST(test_shard_pinned) {
-  const shard_case_t *c = &shard_cases[_i];
-  ck_assert_msg(dw_fleet_shard(c->id, c->count) == c->want,
-                "case %d: shard(\"%s\", %u) = %u, want %u", _i, c->id, c->count,
-                dw_fleet_shard(c->id, c->count), c->want);
-}
-END_TEST
-
-/* Three hosts with Shard 0 3, 1 3 and 2 3 over the same 10,000 IDs: each
- * ID is fetched by exactly one host, and each host gets roughly a third. */
-START_TEST(test_shard_distribution) {
-  enum { IDS = 10000, HOSTS = 3 };
-  unsigned per_host[HOSTS] = {0};
-  for (int i = 0; i < IDS; i++) {
-    char id[32];
-    snprintf(id, sizeof(id), "%08x-%d", (unsigned)i * 2654435761u, i);
-    unsigned takers = 0;
-    for (unsigned host = 0; host < HOSTS; host++) {
-      if (dw_fleet_shard(id, HOSTS) == host) {
-        takers++;
-        per_host[host]++;
-      }
-    }
-    ck_assert_msg(takers == 1, "%s taken by %u hosts", id, takers);
-    ck_assert_uint_eq(dw_fleet_shard(id, HOSTS), dw_fleet_shard(id, HOSTS));
-  }
-  ck_assert_uint_eq(per_host[0] + per_host[1] + per_host[2], IDS);
-  for (unsigned host = 0; host < HOSTS; host++) {
-    ck_assert_msg(per_host[host] >= IDS * 25 / 100 &&
-                      per_host[host] <= IDS * 42 / 100,
-                  "host %u has %u of %d", host, per_host[host], IDS);
-  }
-}
-END_TEST
-
-START_TEST(test_shard_range) {
-  for (unsigned count = 1; count <= 1024; count = count * 2 + 1) {
-    for (int i = 0; i < 200; i++) {
-      char id[16];
-      snprintf(id, sizeof(id), "m%d", i);
-      ck_assert_uint_lt(dw_fleet_shard(id, count), count);
-    }
-  }
-}
-END_TEST
-
-static Suite *fleet_suite(void) {
-  Suite *s = suite_create("fleet");
+static Suite *meterfile_suite(void) {
+  Suite *s = suite_create("meterfile");
   TCase *parse = tcase_create("parse");
   tcase_add_loop_test(parse, test_parse_good, 0,
                       sizeof(good_cases) / sizeof(good_cases[0]));
@@ -462,20 +394,7 @@ static Suite *fleet_suite(void) {
   tcase_add_test(files, test_load_refused);
   tcase_add_test(files, test_load_too_big);
   suite_add_tcase(s, files);
-
-  TCase *shard = tcase_create("shard");
-  tcase_add_loop_test(shard, test_shard_pinned, 0,
-                      sizeof(shard_cases) / sizeof(shard_cases[0]));
-  tcase_add_test(shard, test_shard_distribution);
-  tcase_add_test(shard, test_shard_range);
-  suite_add_tcase(s, shard);
   return s;
 }
 
-int main(void) {
-  SRunner *runner = srunner_create(fleet_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+int main(void) { return standin_run_suite(meterfile_suite()); }

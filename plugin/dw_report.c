@@ -1,0 +1,236 @@
+/* dw_report.c - what an account says about itself (see dw_report.h). */
+#include "dw_report.h"
+#include "dw_dispatch.h"
+#include "dw_log.h"
+#include "dw_resource.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void dw_report_init(dw_report_t *r, const char *account,
+                    unsigned failure_threshold, bool self_metrics) {
+  *r = (dw_report_t){.account = account,
+                     .failure_threshold = failure_threshold,
+                     .self_metrics = self_metrics};
+  snprintf(r->self_instance, sizeof(r->self_instance), "account-%s", account);
+}
+
+void dw_report_cycle_begin(dw_report_t *r) {
+  memset(&r->cycle, 0, sizeof(r->cycle));
+}
+
+void dw_report_response(dw_report_t *r, double total_s) {
+  r->cycle.response_s_sum += total_s;
+  r->cycle.responses++;
+}
+
+/* The meter's reason is that of its most failed slot (the first in
+ * resource and period order among equals), so a notification names the
+ * resource that crossed FailureThreshold, whatever order responses
+ * completed in. */
+static void report_keep_reason(dw_meter_health_t *h, const dw_slot_t *s,
+                               const char *why) {
+  if (s->failures > h->why_failures ||
+      (s->failures == h->why_failures && (s->resource < h->failed_resource ||
+                                          (s->resource == h->failed_resource &&
+                                           s->period <= h->failed_period)))) {
+    h->why_failures = s->failures;
+    h->failed_resource = s->resource;
+    h->failed_period = s->period;
+    snprintf(h->failed_why, sizeof(h->failed_why), "%s", why);
+  }
+}
+
+void dw_report_slot_failed(dw_report_t *r, dw_roster_t *roster,
+                           const dw_slot_t *s, dw_err_class_t c,
+                           const char *why) {
+  dw_meter_t *m = dw_roster_meter(roster, s);
+  r->cycle.failures++;
+  r->total.errors[c]++;
+  report_keep_reason(&m->health, s, why);
+  /* past the limit failures are only counted, so an outage of a large
+   * fleet costs one summary line */
+  if (r->cycle.failures_logged >= DW_REPORT_MAX_LOGGED)
+    return;
+  r->cycle.failures_logged++;
+  const char *period = dw_slot_period(s);
+  dw_log(DW_LOG_WARNING, "account %s, smartmeter %s: %s%s%s: %s", r->account,
+         m->id, dw_resource_info((dw_resource_t)s->resource)->slug,
+         period ? "/" : "", period ? period : "", why);
+}
+
+void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms) {
+  dw_log(DW_LOG_WARNING,
+         "account %s: the service asks to slow down (HTTP status %ld); "
+         "no request for %.1f s",
+         r->account, status, (double)wait_ms / 1000.0);
+}
+
+/* The account's authentication FAILURE, once until it recovers. */
+static void report_auth_failed(dw_report_t *r, uint64_t now, const char *why) {
+  if (r->auth_notified)
+    return;
+  r->auth_notified = true;
+  dw_dispatch_notification(
+      DW_NOTIF_FAILURE, r->self_instance, "digiwatt_requests", "token", now,
+      "account %s cannot authenticate: %s", r->account, why);
+}
+
+static void report_auth_ok(dw_report_t *r, uint64_t now) {
+  if (!r->auth_notified)
+    return;
+  r->auth_notified = false;
+  dw_log(DW_LOG_NOTICE, "account %s: authenticated again", r->account);
+  dw_dispatch_notification(DW_NOTIF_OKAY, r->self_instance, "digiwatt_requests",
+                           "token", now, "account %s: authenticated again",
+                           r->account);
+}
+
+void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
+                    const char *token_url, uint64_t now) {
+  if (v->result == DW_AUTH_OK) {
+    report_auth_ok(r, now);
+    return;
+  }
+  r->total.errors[v->class]++;
+  if (v->result == DW_AUTH_THROTTLED) {
+    /* a 429 is the service pacing us; a 503 is an outage to look at */
+    dw_log(v->status == 429 ? DW_LOG_WARNING : DW_LOG_ERR,
+           "account %s: the token endpoint is %s: %s", r->account,
+           v->status == 429 ? "rate-limited" : "unavailable", v->why);
+    report_auth_failed(r, now, v->why);
+    return;
+  }
+  bool refused = v->result == DW_AUTH_REFUSED;
+  dw_log(DW_LOG_ERR,
+         "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
+         r->account, token_url, v->why,
+         refused ? " (check ClientID and the client secret)" : "",
+         (double)v->wait_ms / 1000.0);
+  char why[sizeof(v->why) + 32];
+  snprintf(why, sizeof(why), "%s%s", v->why,
+           refused ? " (credentials refused)" : "");
+  report_auth_failed(r, now, why);
+}
+
+/* Sends one meter notification unless this cycle's share is used up;
+ * true when it went out (only then may the meter's state change). */
+static bool report_notify_meter(dw_report_t *r, const dw_meter_t *m,
+                                int severity, uint64_t now) {
+  if (r->cycle.notifications >= DW_REPORT_MAX_NOTIFIED) {
+    r->cycle.notifications_dropped++;
+    return false;
+  }
+  r->cycle.notifications++;
+  const dw_meter_health_t *h = &m->health;
+  const char *slug = dw_resource_info((dw_resource_t)h->failed_resource)->slug;
+  if (severity == DW_NOTIF_OKAY) {
+    dw_dispatch_notification(severity, m->instance, "digiwatt_data_age_seconds",
+                             slug, now, "smartmeter %s (account %s) recovered",
+                             m->id, r->account);
+    return true;
+  }
+  const char *period = h->failed_period < 0
+                           ? NULL
+                           : dw_period_name((dw_period_t)h->failed_period);
+  dw_dispatch_notification(
+      severity, m->instance, "digiwatt_data_age_seconds", slug, now,
+      "smartmeter %s (account %s): %s%s%s failed %u times in a row: %s", m->id,
+      r->account, slug, period ? "/" : "", period ? period : "",
+      h->why_failures, h->failed_why);
+  return true;
+}
+
+/* The most failed slot of a meter, or NULL when none is failing. */
+static const dw_slot_t *report_worst_slot(const dw_roster_t *roster,
+                                          const dw_meter_t *m) {
+  const dw_slot_t *worst = NULL;
+  for (size_t i = 0; i < m->slots_len; i++) {
+    const dw_slot_t *s = &roster->slots[m->first_slot + i];
+    if (s->failures > 0 && (worst == NULL || s->failures > worst->failures))
+      worst = s;
+  }
+  return worst;
+}
+
+/* FAILURE once one of a meter's resources has failed FailureThreshold
+ * times in a row; OKAY once none of its resources is failing any more (a
+ * resource waiting out its backoff while the others succeed is still
+ * failing). Only changes notify; a notification the per-cycle limit held
+ * back is tried again next cycle. */
+void dw_report_meters(dw_report_t *r, dw_roster_t *roster, uint64_t now) {
+  for (size_t i = 0; i < roster->meters_len; i++) {
+    dw_meter_t *m = &roster->meters[i];
+    dw_meter_health_t *h = &m->health;
+    const dw_slot_t *worst = report_worst_slot(roster, m);
+    h->failing = worst != NULL;
+    if (worst == NULL)
+      h->why_failures = 0;
+    else if (worst->resource != h->failed_resource ||
+             worst->period != h->failed_period) {
+      /* the slot the reason described has recovered since */
+      h->failed_resource = worst->resource;
+      h->failed_period = worst->period;
+      h->why_failures = worst->failures;
+      snprintf(h->failed_why, sizeof(h->failed_why), "see the log");
+    }
+    if (worst != NULL && !h->notified &&
+        worst->failures >= r->failure_threshold)
+      h->notified = report_notify_meter(r, m, DW_NOTIF_FAILURE, now);
+    else if (worst == NULL && h->notified)
+      h->notified = !report_notify_meter(r, m, DW_NOTIF_OKAY, now);
+  }
+  if (r->cycle.notifications_dropped > 0)
+    dw_dispatch_notification(
+        DW_NOTIF_WARNING, r->self_instance, "digiwatt_meters", "failed", now,
+        "account %s: %u more smartmeters changed state this cycle; their "
+        "notifications follow in the next cycles (at most %d per cycle)",
+        r->account, r->cycle.notifications_dropped, DW_REPORT_MAX_NOTIFIED);
+}
+
+static void report_self_metrics(const dw_report_t *r, const dw_roster_t *roster,
+                                uint64_t now, uint64_t interval, double cycle_s,
+                                int64_t now_ms, int64_t created_ms) {
+  const char *pi = r->self_instance;
+  int status = 0;
+  status |= dw_dispatch_own(pi, "digiwatt_requests", "data", now, interval,
+                            true, (double)r->total.data_requests);
+  status |= dw_dispatch_own(pi, "digiwatt_requests", "token", now, interval,
+                            true, (double)r->total.token_requests);
+  for (int c = 0; c < DW_ERR_COUNT; c++)
+    status |= dw_dispatch_own(pi, "digiwatt_errors",
+                              dw_err_class_name((dw_err_class_t)c), now,
+                              interval, true, (double)r->total.errors[c]);
+  if (r->cycle.responses > 0)
+    status |= dw_dispatch_own(pi, "digiwatt_response_time_seconds", NULL, now,
+                              interval, false,
+                              r->cycle.response_s_sum / r->cycle.responses);
+  status |= dw_dispatch_own(pi, "digiwatt_cycle_seconds", NULL, now, interval,
+                            false, cycle_s);
+  size_t failed = 0;
+  for (size_t i = 0; i < roster->meters_len; i++) {
+    const dw_meter_t *m = &roster->meters[i];
+    failed += m->health.failing;
+    int64_t since = m->last_ok_ms ? m->last_ok_ms : created_ms;
+    status |=
+        dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL, now,
+                        interval, false, (double)(now_ms - since) / 1000.0);
+  }
+  status |= dw_dispatch_own(pi, "digiwatt_meters", "ok", now, interval, false,
+                            (double)(roster->meters_len - failed));
+  status |= dw_dispatch_own(pi, "digiwatt_meters", "failed", now, interval,
+                            false, (double)failed);
+  if (status != 0)
+    dw_log(DW_LOG_WARNING, "account %s: dispatching self-metrics failed",
+           r->account);
+}
+
+void dw_report_cycle_end(dw_report_t *r, const dw_roster_t *roster,
+                         uint64_t now, uint64_t interval, double cycle_s,
+                         int64_t now_ms, int64_t created_ms) {
+  if (r->cycle.failures > r->cycle.failures_logged)
+    dw_log(DW_LOG_WARNING, "account %s: %u more requests failed this cycle",
+           r->account, r->cycle.failures - r->cycle.failures_logged);
+  if (r->self_metrics)
+    report_self_metrics(r, roster, now, interval, cycle_s, now_ms, created_ms);
+}
