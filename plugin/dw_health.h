@@ -1,13 +1,13 @@
 /* dw_health.h - how a failed request is classed, and when to try again.
  * Owns: the failure classes, their names, the backoff with jitter.
- * May call: dw_http (the request record only).
+ * May call: dw_request.
  *
  * Pure policy, no state of its own: the callers keep the counters and
  * pass them in. Time is in milliseconds on the caller's clock. */
 #ifndef DW_HEALTH_H
 #define DW_HEALTH_H
 
-#include "dw_http.h"
+#include "dw_request.h"
 
 #include <stdbool.h>
 #include <stdint.h>
