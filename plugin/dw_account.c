@@ -55,6 +55,7 @@ typedef struct cycle {
   uint64_t now;   /* wall time of the cycle (cdtime_t) */
   dw_http_deadline_t deadline;
   bool renewed_after_401; /* at most one such renewal per cycle */
+  bool out_of_time;       /* the deadline came first: the rest waits */
 } cycle_t;
 
 /* The due slots of one wave and their requests. */
@@ -110,7 +111,15 @@ static void account_refresh_roster(dw_account_t *a) {
     a->meters.stamp = stamp; /* logged once; wait for the next change */
     return;
   }
-  if (account_load_roster(a, &file, &stamp) == 0)
+  if (file.len == 0 && before > 0) {
+    /* most likely a rewrite caught half way; an operator who means it
+     * leaves a comment line, or restarts */
+    dw_log(DW_LOG_WARNING,
+           "account %s: SmartmeterFile \"%s\" lists no smartmeter; keeping "
+           "the %zu smartmeters read before",
+           a->cfg.name, path, before);
+    a->meters.stamp = stamp;
+  } else if (account_load_roster(a, &file, &stamp) == 0)
     dw_log(DW_LOG_INFO,
            "account %s: SmartmeterFile \"%s\" changed: %zu smartmeters "
            "(%zu before)",
@@ -205,8 +214,8 @@ static void account_slot_failed(dw_account_t *a, dw_slot_t *s,
 static int64_t account_next_due(const dw_account_t *a, const dw_slot_t *s,
                                 int64_t now_ms) {
   long refresh_ms = a->cfg.refresh_ms[s->resource];
-  if (refresh_ms <= 0)
-    return 0;
+  if (refresh_ms <= 0) /* every cycle; after what an earlier cycle deferred */
+    return now_ms;
   uint64_t h =
       (uint64_t)(s - a->meters.roster.slots + 1) * 0x9E3779B97F4A7C15ull;
   return now_ms + refresh_ms -
@@ -243,20 +252,23 @@ static void account_pause(dw_account_t *a, long status, long retry_after_s,
   }
 }
 
-/* Gets a fresh token; a throttled token endpoint pauses the account. */
-static bool account_renew(dw_account_t *a, const cycle_t *c) {
+/* Gets a fresh token; a throttled token endpoint pauses the account, and
+ * one the deadline cut leaves the rest of the cycle to the next. */
+static bool account_renew(dw_account_t *a, cycle_t *c) {
   dw_auth_verdict_t v;
   a->report.total.token_requests++;
   dw_auth_renew(a->auth, a->http, c->deadline, c->now_ms, a->pace.base_ms, &v);
   dw_report_auth(&a->report, &v, a->cfg.token_url, c->now);
   if (v.result == DW_AUTH_THROTTLED)
     account_pause(a, v.status, v.retry_after_s, c->now_ms);
+  if (v.result == DW_AUTH_DEFERRED)
+    c->out_of_time = true;
   return v.result == DW_AUTH_OK;
 }
 
 /* True when the account may send requests now; a token is fetched when
  * needed (unless its retry time has not come). */
-static bool account_ready(dw_account_t *a, const cycle_t *c) {
+static bool account_ready(dw_account_t *a, cycle_t *c) {
   if (c->now_ms < a->pace.paused_until_ms)
     return false;
   if (dw_auth_usable(a->auth, c->now_ms))
@@ -280,6 +292,9 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
     dw_report_response(&a->report, r->req->total_s);
   if (r->outcome == DW_FETCH_OK) {
     account_slot_stored(a, w->c, s, r->cache, now_ms);
+  } else if (r->outcome == DW_FETCH_DEFERRED) { /* due first next cycle */
+    dw_report_deferred(&a->report, 1);
+    w->c->out_of_time = true;
   } else if (r->outcome == DW_FETCH_REFUSED && !w->final) {
     w->refused[i] = true;
     w->refused_count++;
@@ -317,6 +332,10 @@ static void account_retry_refused(dw_account_t *a, wave_t *w) {
   dw_auth_invalidate(a->auth);
   w->c->renewed_after_401 = true;
   if (!account_renew(a, w->c)) {
+    if (w->c->out_of_time) { /* the renewal was cut: nobody's fault */
+      dw_report_deferred(&a->report, k);
+      return;
+    }
     for (size_t i = 0; i < k; i++)
       account_slot_failed(a, w->slots[i], DW_ERR_AUTH,
                           "HTTP status 401, and no new token", w->c->now_ms);
@@ -381,37 +400,93 @@ static void wave_free(wave_t *w) {
   free(w->refused);
 }
 
-/* Fetches every slot due now, in waves that bound the memory a cycle
- * needs whatever the fleet size; stops early when the service asks the
- * account to slow down. */
-static void account_fetch_due(dw_account_t *a, cycle_t *c) {
-  dw_roster_t *roster = &a->meters.roster;
-  size_t due = 0;
+/* A due slot and when it fell due. */
+typedef struct due {
+  int64_t due_ms;
+  uint32_t slot;
+} due_t;
+
+static int account_by_due(const void *x, const void *y) {
+  const due_t *a = x, *b = y;
+  if (a->due_ms != b->due_ms)
+    return a->due_ms < b->due_ms ? -1 : 1;
+  return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+/* The slots due now, longest due first: what an earlier cycle deferred
+ * goes out before what fell due since. NULL with *n 0 when none (or on
+ * ENOMEM, logged: the slots stay due). */
+static due_t *account_due_slots(const dw_account_t *a, const cycle_t *c,
+                                size_t *n) {
+  const dw_roster_t *roster = &a->meters.roster;
+  *n = 0;
   for (size_t i = 0; i < roster->slots_len; i++)
-    due += roster->slots[i].next_due_ms <= c->now_ms;
-  if (due == 0 || !account_ready(a, c))
-    return; /* every due slot stays due */
-  wave_t w = {.a = a, .c = c, .cap = account_wave_size(a, due)};
+    *n += roster->slots[i].next_due_ms <= c->now_ms;
+  if (*n == 0)
+    return NULL;
+  due_t *due = malloc(*n * sizeof(*due));
+  if (due == NULL) {
+    dw_log(DW_LOG_ERR, "account %s: out of memory", a->cfg.name);
+    *n = 0;
+    return NULL;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < roster->slots_len; i++)
+    if (roster->slots[i].next_due_ms <= c->now_ms)
+      due[k++] = (due_t){roster->slots[i].next_due_ms, (uint32_t)i};
+  qsort(due, *n, sizeof(*due), account_by_due);
+  return due;
+}
+
+/* Why the next wave may not go out, or NULL when it may. A wave never
+ * goes out without a token (a renewal after a 401 may have failed). */
+static const char *account_stop_reason(const dw_account_t *a,
+                                       const cycle_t *c) {
+  if (c->now_ms < a->pace.paused_until_ms)
+    return "paused";
+  if (c->out_of_time || dw_http_deadline_passed(c->deadline))
+    return "deadline";
+  if (dw_auth_header(a->auth) == NULL)
+    return "no token";
+  return NULL;
+}
+
+/* Fetches every slot due now, in waves that bound the memory a cycle
+ * needs whatever the fleet size. Stops when the service asks the account
+ * to slow down (the rest waits out the pause), and when the deadline or a
+ * lost token leaves no way to send the rest this cycle (deferred: due
+ * first next cycle, not a failure). */
+static void account_fetch_due(dw_account_t *a, cycle_t *c) {
+  size_t n_due;
+  due_t *due = account_due_slots(a, c, &n_due);
+  if (n_due == 0 || !account_ready(a, c)) {
+    free(due); /* every due slot stays due */
+    return;
+  }
+  wave_t w = {.a = a, .c = c, .cap = account_wave_size(a, n_due)};
   w.slots = calloc(w.cap, sizeof(*w.slots));
   w.items = calloc(w.cap, sizeof(*w.items));
   w.urls = calloc(w.cap, sizeof(*w.urls));
   w.refused = calloc(w.cap, sizeof(*w.refused));
+  const char *stop = NULL;
+  size_t next = 0;
   if (!w.slots || !w.items || !w.urls || !w.refused) {
     dw_log(DW_LOG_ERR, "account %s: out of memory", a->cfg.name);
     goto out;
   }
-  for (size_t i = 0; i < roster->slots_len; i++) {
-    if (roster->slots[i].next_due_ms <= c->now_ms)
-      account_wave_add(a, &w, &roster->slots[i]);
-    if (w.n == w.cap || (w.n > 0 && i + 1 == roster->slots_len)) {
+  while (next < n_due && (stop = account_stop_reason(a, c)) == NULL) {
+    while (next < n_due && w.n < w.cap)
+      account_wave_add(a, &w, &a->meters.roster.slots[due[next++].slot]);
+    if (w.n > 0)
       account_run_wave(a, &w);
-      if (c->now_ms < a->pace.paused_until_ms)
-        goto out;
-    }
   }
-  a->pace.throttles = 0; /* a cycle went through unthrottled */
+  if (stop != NULL && strcmp(stop, "paused") != 0)
+    dw_report_deferred(&a->report, n_due - next);
+  if (stop == NULL)
+    a->pace.throttles = 0; /* a cycle went through unthrottled */
 out:
   wave_free(&w);
+  free(due);
 }
 
 /* --- the cycle ------------------------------------------------------------ */

@@ -132,6 +132,8 @@ dw_auth_result_t dw_auth_renew(dw_auth_t *a, dw_http_t *http,
     return v->result = DW_AUTH_OK;
   }
   v->status = req.error == DW_HTTP_OK ? req.status : 0;
+  if (req.error == DW_HTTP_ERR_DEADLINE)
+    return v->result = DW_AUTH_DEFERRED;
   if (dw_health_is_throttle(&req)) {
     /* not a credentials problem: the service is busy or down */
     v->class = req.status == 429 ? DW_ERR_RATE_LIMIT : DW_ERR_SERVER;

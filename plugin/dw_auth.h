@@ -23,7 +23,9 @@ typedef enum dw_auth_result {
   DW_AUTH_OK = 0,    /* a new token is held */
   DW_AUTH_THROTTLED, /* 429 or 503: the service asks the account to wait */
   DW_AUTH_REFUSED,   /* 400, 401 or 403: the credentials are refused */
-  DW_AUTH_FAILED     /* network, TLS, other statuses, a broken answer */
+  DW_AUTH_FAILED,    /* network, TLS, other statuses, a broken answer */
+  DW_AUTH_DEFERRED   /* the cycle's deadline came first: nothing is known
+                        about the credentials; no backoff */
 } dw_auth_result_t;
 
 typedef struct dw_auth_verdict {

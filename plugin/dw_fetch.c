@@ -66,8 +66,10 @@ static void fetch_report(fetch_job_t *job) {
   else
     dw_health_describe(req, why, sizeof(why));
   bool refused = req->error == DW_HTTP_OK && req->status == 401;
-  dw_fetch_result_t r = {.outcome =
-                             refused ? DW_FETCH_REFUSED : DW_FETCH_FAILED,
+  bool deferred = req->error == DW_HTTP_ERR_DEADLINE;
+  dw_fetch_result_t r = {.outcome = refused    ? DW_FETCH_REFUSED
+                                    : deferred ? DW_FETCH_DEFERRED
+                                               : DW_FETCH_FAILED,
                          .class = dw_health_classify(req, decode_failed),
                          .why = why,
                          .req = req};

@@ -22,9 +22,11 @@ typedef struct dw_fetch_item {
 } dw_fetch_item_t;
 
 typedef enum dw_fetch_outcome {
-  DW_FETCH_OK = 0,  /* a 2xx that decoded: see cache */
-  DW_FETCH_REFUSED, /* a 401: the token was revoked or expired early */
-  DW_FETCH_FAILED   /* anything else: see class and why */
+  DW_FETCH_OK = 0,   /* a 2xx that decoded: see cache */
+  DW_FETCH_REFUSED,  /* a 401: the token was revoked or expired early */
+  DW_FETCH_DEFERRED, /* the cycle's deadline came first: not sent, or cut;
+                        nobody's fault */
+  DW_FETCH_FAILED    /* anything else: see class and why */
 } dw_fetch_outcome_t;
 
 typedef struct dw_fetch_result {
@@ -32,7 +34,7 @@ typedef struct dw_fetch_result {
   dw_cache_t *cache;        /* OK: sealed samples; the callee may move them
                                out (and leave *cache empty) */
   dw_err_class_t class;     /* REFUSED, FAILED */
-  const char *why;          /* REFUSED, FAILED: for a log line */
+  const char *why;          /* REFUSED, DEFERRED, FAILED: for a log line */
   const dw_http_req_t *req; /* the transport's record: status, time, ... */
 } dw_fetch_result_t;
 

@@ -20,6 +20,7 @@ dw_err_class_t dw_health_classify(const dw_http_req_t *req,
   case DW_HTTP_OK:
     break;
   case DW_HTTP_ERR_TIMEOUT:
+  case DW_HTTP_ERR_DEADLINE: /* callers defer these rather than count them */
     return DW_ERR_TIMEOUT;
   case DW_HTTP_ERR_TOO_LARGE:
   case DW_HTTP_ERR_ABORTED:

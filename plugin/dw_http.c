@@ -10,9 +10,9 @@
  * read callback twice at once).
  *
  * Easy handles are pooled, one per concurrency slot (a dw_transfer_t, which
- * sets each request up), and reset before each request. The loop follows curl's docs/examples/multi-app.c: perform,
- * info_read, poll; teardown removes handles, cleans the multi, then the
- * easy handles. */
+ * sets each request up), and reset before each request. The loop follows curl's
+ * docs/examples/multi-app.c: perform, info_read, poll; teardown removes
+ * handles, cleans the multi, then the easy handles. */
 
 #include "dw_http.h"
 #include "dw_clock.h"
@@ -77,6 +77,10 @@ void dw_http_global_cleanup(void) {
 static int64_t http_now_ms(void) {
   dw_clock_t clock = dw_clock_monotonic();
   return dw_clock_read(&clock);
+}
+
+bool dw_http_deadline_passed(dw_http_deadline_t d) {
+  return http_now_ms() >= d.at_ms;
 }
 
 dw_http_deadline_t dw_http_deadline_in(long budget_ms) {
@@ -165,7 +169,7 @@ static void http_report(const dw_http_t *h, dw_http_req_t *req,
                         dw_http_error_t e, const char *why) {
   size_t len = 0;
   if (e != DW_HTTP_OK && why != NULL) {
-    len = strcspn(why, "?\r\n");
+    len = strcspn(why, "?#\r\n");
     if (len >= sizeof req->errmsg)
       len = sizeof req->errmsg - 1;
     memcpy(req->errmsg, why, len);
@@ -265,12 +269,19 @@ static void http_reap(dw_http_t *h) {
   }
 }
 
-/* Ends every running and queued request of the batch with e. */
+/* Ends every running and queued request of the batch with e; at the
+ * deadline (e is DW_HTTP_ERR_DEADLINE) a running request that had at
+ * least half its Timeout ends as a timeout instead. */
 static void http_end_all(dw_http_t *h, http_batch_t *b, dw_http_error_t e,
                          const char *why) {
-  for (unsigned i = 0; i < h->opts.max_concurrency; i++)
-    if (h->slots[i].req != NULL)
-      http_finish(h, &h->slots[i], e, why);
+  for (unsigned i = 0; i < h->opts.max_concurrency; i++) {
+    dw_transfer_t *s = &h->slots[i];
+    if (s->req == NULL)
+      continue;
+    dw_http_error_t end = e == DW_HTTP_ERR_DEADLINE ? dw_transfer_cut(s) : e;
+    http_finish(h, s, end,
+                end == DW_HTTP_ERR_TIMEOUT ? "the request timed out" : why);
+  }
   while (b->next < b->n)
     http_report_unstarted(h, b->reqs[b->next++], e, why);
 }
@@ -307,7 +318,8 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
       return 0;
     }
     if (http_now_ms() >= deadline_ms) {
-      http_end_all(h, &b, DW_HTTP_ERR_TIMEOUT, "batch deadline passed");
+      http_end_all(h, &b, DW_HTTP_ERR_DEADLINE,
+                   "the cycle's deadline came first");
       return 0;
     }
   }

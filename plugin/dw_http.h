@@ -31,6 +31,9 @@ typedef struct dw_http_deadline {
 /* The deadline budget_ms from now. */
 dw_http_deadline_t dw_http_deadline_in(long budget_ms);
 
+/* True once the deadline has passed. */
+bool dw_http_deadline_passed(dw_http_deadline_t d);
+
 /* Calls curl_global_init once; call from the plugin's init callback,
  * before any thread uses the transport. 0 or -EIO. */
 __attribute__((warn_unused_result)) int dw_http_global_init(void);
@@ -45,8 +48,9 @@ void dw_http_destroy(dw_http_t *h);
 /* Runs every request of reqs[0..n) to completion, at most
  * max_concurrency at once, calling on_done for each (in completion order).
  * on_done may not add requests. Returns when all ended or at the
- * deadline, whichever is first: requests still running then end with
- * DW_HTTP_ERR_TIMEOUT. 0, or -ENOMEM before any request started. */
+ * deadline, whichever is first: requests still running or not started
+ * then end with DW_HTTP_ERR_DEADLINE (as does a request whose timeout was
+ * shortened to the deadline). 0, or -ENOMEM before any request started. */
 __attribute__((warn_unused_result)) int
 dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
             dw_http_deadline_t deadline);

@@ -3,6 +3,7 @@
 #include "dw_dispatch.h"
 #include "dw_log.h"
 #include "dw_resource.h"
+#include "dw_url.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,11 @@ void dw_report_slot_failed(dw_report_t *r, dw_roster_t *roster,
          period ? "/" : "", period ? period : "", why);
 }
 
+void dw_report_deferred(dw_report_t *r, size_t n) {
+  r->cycle.deferred += (unsigned)n;
+  r->total.deferred += n;
+}
+
 void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms) {
   dw_log(DW_LOG_WARNING,
          "account %s: the service asks to slow down (HTTP status %ld); "
@@ -92,6 +98,13 @@ void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
     report_auth_ok(r, now);
     return;
   }
+  if (v->result == DW_AUTH_DEFERRED) { /* the cycle ran out: no blame */
+    dw_log(DW_LOG_INFO,
+           "account %s: the token endpoint did not answer before the "
+           "cycle's deadline; trying again next cycle",
+           r->account);
+    return;
+  }
   r->total.errors[v->class]++;
   if (v->result == DW_AUTH_THROTTLED) {
     /* a 429 is the service pacing us; a 503 is an outage to look at */
@@ -102,9 +115,10 @@ void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
     return;
   }
   bool refused = v->result == DW_AUTH_REFUSED;
+  char url[256];
   dw_log(DW_LOG_ERR,
          "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
-         r->account, token_url, v->why,
+         r->account, dw_url_redact(url, sizeof(url), token_url), v->why,
          refused ? " (check ClientID and the client secret)" : "",
          (double)v->wait_ms / 1000.0);
   char why[sizeof(v->why) + 32];
@@ -197,6 +211,8 @@ static void report_self_metrics(const dw_report_t *r, const dw_roster_t *roster,
                             true, (double)r->total.data_requests);
   status |= dw_dispatch_own(pi, "digiwatt_requests", "token", now, interval,
                             true, (double)r->total.token_requests);
+  status |= dw_dispatch_own(pi, "digiwatt_requests", "deferred", now, interval,
+                            true, (double)r->total.deferred);
   for (int c = 0; c < DW_ERR_COUNT; c++)
     status |= dw_dispatch_own(pi, "digiwatt_errors",
                               dw_err_class_name((dw_err_class_t)c), now,

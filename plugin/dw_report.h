@@ -3,7 +3,8 @@
  * about failures (at most 10 per cycle, then a count), the FAILURE/OKAY
  * notifications of its meters and its token, and its self-metrics.
  * May call: dw_dispatch, dw_roster (reads meters and slots, writes their
- * health), dw_auth (verdicts only), dw_health, dw_resource, dw_log.
+ * health), dw_auth (verdicts only), dw_health, dw_resource, dw_url (to
+ * redact URLs), dw_log.
  *
  * The account tells the report what happened; the report decides what is
  * said, how often, and to whom. */
@@ -32,11 +33,13 @@ typedef struct dw_report {
     unsigned notifications;
     unsigned notifications_dropped;
     unsigned responses;
+    unsigned deferred;
     double response_s_sum;
   } cycle;
   struct {
     uint64_t data_requests;
     uint64_t token_requests;
+    uint64_t deferred; /* requests the cycles had no time for */
     uint64_t errors[DW_ERR_COUNT];
   } total;
 } dw_report_t;
@@ -57,6 +60,10 @@ void dw_report_response(dw_report_t *r, double total_s);
 void dw_report_slot_failed(dw_report_t *r, dw_roster_t *roster,
                            const dw_slot_t *s, dw_err_class_t c,
                            const char *why);
+
+/* n due requests waited for the next cycle: not sent, or cut by the
+ * cycle's deadline. Not a failure: counted, never logged one by one. */
+void dw_report_deferred(dw_report_t *r, size_t n);
 
 /* The service asked the account to pause (429 or 503) for wait_ms. */
 void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms);

@@ -6,6 +6,7 @@ const char *dw_http_error_name(dw_http_error_t e) {
   static const char *const names[] = {
       [DW_HTTP_OK] = "ok",
       [DW_HTTP_ERR_TIMEOUT] = "timeout",
+      [DW_HTTP_ERR_DEADLINE] = "deadline",
       [DW_HTTP_ERR_CONNECT] = "connect",
       [DW_HTTP_ERR_TLS] = "tls",
       [DW_HTTP_ERR_TOO_LARGE] = "too large",

@@ -27,7 +27,9 @@ typedef struct dw_http_opts {
 
 typedef enum dw_http_error {
   DW_HTTP_OK = 0,        /* a response arrived; see status */
-  DW_HTTP_ERR_TIMEOUT,   /* request or batch deadline passed */
+  DW_HTTP_ERR_TIMEOUT,   /* the request's own Timeout passed */
+  DW_HTTP_ERR_DEADLINE,  /* the batch's deadline came first: it was cut
+                            or never started, not the server's fault */
   DW_HTTP_ERR_CONNECT,   /* DNS, refused, reset */
   DW_HTTP_ERR_TLS,       /* handshake or verification */
   DW_HTTP_ERR_TOO_LARGE, /* body above max_body */

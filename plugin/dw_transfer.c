@@ -240,7 +240,12 @@ static CURLcode http_set_request(dw_transfer_t *s) {
   return rc;
 }
 
-int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long timeout_ms,
+dw_http_error_t dw_transfer_cut(const dw_transfer_t *s) {
+  return 2 * s->granted_ms >= s->opts->timeout_ms ? DW_HTTP_ERR_TIMEOUT
+                                                  : DW_HTTP_ERR_DEADLINE;
+}
+
+int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long granted_ms,
                         CURLSH *share) {
   if (s->easy == NULL && (s->easy = curl_easy_init()) == NULL)
     return -ENOMEM;
@@ -249,11 +254,12 @@ int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long timeout_ms,
   s->body_bytes = 0;
   s->verdict = DW_HTTP_OK;
   s->retry_after_s = -1;
+  s->granted_ms = granted_ms;
   s->errbuf[0] = '\0';
   s->headers = http_build_headers(req);
   if (s->headers == NULL)
     goto fail;
-  if (http_set_limits(s, timeout_ms, share) != CURLE_OK ||
+  if (http_set_limits(s, granted_ms, share) != CURLE_OK ||
       http_set_tls(s) != CURLE_OK || http_set_request(s) != CURLE_OK)
     goto fail;
   return 0;
@@ -287,6 +293,11 @@ dw_http_req_t *dw_transfer_finish(dw_transfer_t *s) {
 dw_http_error_t dw_transfer_outcome(const dw_transfer_t *s, CURLcode rc,
                                     const char **why) {
   *why = http_reason(s, rc);
+  if (rc == CURLE_OPERATION_TIMEDOUT &&
+      dw_transfer_cut(s) == DW_HTTP_ERR_DEADLINE) {
+    *why = "the cycle's deadline came first";
+    return DW_HTTP_ERR_DEADLINE;
+  }
   return http_error_from_curl(rc, s->verdict);
 }
 

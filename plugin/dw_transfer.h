@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+#include <stdbool.h>
+
 typedef struct dw_transfer {
   CURL *easy; /* created on first use, kept until dw_transfer_release */
   const dw_http_opts_t *opts; /* the transport's, set once */
@@ -21,16 +23,24 @@ typedef struct dw_transfer {
   size_t body_bytes;          /* decoded bytes received, any status */
   dw_http_error_t verdict;    /* why the write callback stopped, or OK */
   long retry_after_s;
+  long granted_ms; /* the time it was given: Timeout, or less if the
+                      batch's deadline came sooner */
   char errbuf[CURL_ERROR_SIZE];
 } dw_transfer_t;
 
-/* Sets up t's easy handle for req: limits (timeout_ms for the whole
- * request), TLS, headers, callbacks, the share handle. 0, or -ENOMEM with
+/* Sets up t's easy handle for req: limits (granted_ms for the whole
+ * request: its Timeout, or what is left of the batch when that is
+ * shorter), TLS, headers, callbacks, the share handle. 0, or -ENOMEM with
  * t free again. The caller adds t->easy to its multi handle. */
 __attribute__((warn_unused_result)) int dw_transfer_prepare(dw_transfer_t *t,
                                                             dw_http_req_t *req,
-                                                            long timeout_ms,
+                                                            long granted_ms,
                                                             CURLSH *share);
+
+/* How a transfer cut by the batch's deadline ends: DW_HTTP_ERR_TIMEOUT
+ * when it had at least half of its Timeout to answer (the server had its
+ * chance), else DW_HTTP_ERR_DEADLINE (the cycle ran out: nobody's fault). */
+dw_http_error_t dw_transfer_cut(const dw_transfer_t *t);
 
 /* The error class of a transfer libcurl ended with rc, and *why (owned by
  * t, valid until its next prepare): our words for the stops we caused,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -296,4 +297,20 @@ bool dw_url_is_loopback_http(const char *url) {
 /* True when url starts with "https://" (case-insensitive). */
 bool dw_url_is_https(const char *url) {
   return url != NULL && strncasecmp(url, "https://", 8) == 0;
+}
+
+const char *dw_url_redact(char *out, size_t out_size, const char *url) {
+  if (url == NULL)
+    url = "";
+  const char *scheme_end = strstr(url, "://");
+  size_t head = scheme_end != NULL ? (size_t)(scheme_end - url) + 3 : 0;
+  const char *authority = url + head;
+  size_t authority_len = strcspn(authority, "/?#");
+  const char *rest = authority; /* after the last '@' of the authority */
+  for (size_t i = 0; i < authority_len; i++)
+    if (authority[i] == '@')
+      rest = authority + i + 1;
+  size_t rest_len = strcspn(rest, "?#");
+  snprintf(out, out_size, "%.*s%.*s", (int)head, url, (int)rest_len, rest);
+  return out;
 }

@@ -40,6 +40,11 @@ char *dw_url_token_form(const char *client_id, const char *client_secret);
  * localhost), the only place plain HTTP is allowed by default. */
 bool dw_url_is_loopback_http(const char *url);
 
+/* url as it may appear in a log line: without user:password@, query and
+ * fragment (any of them may carry a secret), cut to fit out_size (at
+ * least 16). Returns out. */
+const char *dw_url_redact(char *out, size_t out_size, const char *url);
+
 /* True when url starts with "https://" (case-insensitive). */
 bool dw_url_is_https(const char *url);
 

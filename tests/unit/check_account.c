@@ -12,6 +12,7 @@
 #include "dw_account.h"
 #include "dw_clock.h"
 #include "dw_config.h"
+#include "dw_health.h"
 #include "dw_http.h"
 #include "run_suite.h"
 #include "stand_in.h"
@@ -40,6 +41,9 @@ static atomic_int latency_ms;
 static atomic_int throttle_m1;  /* m1 gets 429 with Retry-After: 30 */
 static atomic_int broken_heals; /* "broken" answers 200 */
 static atomic_int stopping;     /* teardown: slow answers end now */
+static atomic_int tokenless;    /* data requests without Authorization */
+static atomic_int token_latency_ms;
+static atomic_int token_fails_after; /* later token requests get 500 */
 
 /* The account's clock; each cycle() moves it. */
 static int64_t test_now_ms;
@@ -66,7 +70,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
 }
 
 static enum MHD_Result token_endpoint(struct MHD_Connection *c) {
-  atomic_fetch_add(&token_requests, 1);
+  int n = atomic_fetch_add(&token_requests, 1) + 1;
+  if (atomic_load(&token_latency_ms) > 0)
+    serve_slowly(atomic_load(&token_latency_ms));
+  if (atomic_load(&token_fails_after) > 0 &&
+      n > atomic_load(&token_fails_after))
+    return reply(c, 500, "{\"error\":\"server\"}");
   if (atomic_load(&token_status) != 200)
     return reply(c, (unsigned)atomic_load(&token_status),
                  "{\"error\":\"invalid_client\"}");
@@ -91,6 +100,8 @@ static bool authorised(struct MHD_Connection *c) {
 static enum MHD_Result data_endpoint(struct MHD_Connection *c,
                                      const char *url) {
   atomic_fetch_add(&data_requests, 1);
+  if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") == NULL)
+    atomic_fetch_add(&tokenless, 1);
   if (atomic_load(&latency_ms) > 0)
     serve_slowly(atomic_load(&latency_ms));
   if (!authorised(c))
@@ -144,6 +155,9 @@ static void setup(void) {
   atomic_store(&throttle_m1, 0);
   atomic_store(&broken_heals, 0);
   atomic_store(&stopping, 0);
+  atomic_store(&tokenless, 0);
+  atomic_store(&token_latency_ms, 0);
+  atomic_store(&token_fails_after, 0);
   test_now_ms = 1000000;
   ck_assert_int_eq(dw_http_global_init(), 0);
   server = MHD_start_daemon(
@@ -364,10 +378,13 @@ START_TEST(a_cycle_ends_by_its_deadline) {
   dw_account_t *a = account("CycleTimeout 0.2\nTimeout 10\n", TWO_METERS);
   dw_clock_t real = dw_clock_monotonic();
   int64_t start = dw_clock_read(&real);
-  ck_assert_int_eq(cycle(a, 0), -EIO);
+  /* cut by the cycle's deadline, not by their own Timeout: deferred */
+  ck_assert_int_eq(cycle(a, 0), 0);
   int64_t took = dw_clock_read(&real) - start;
   ck_assert_int_lt(took, 1500); /* 0.2 s bound, generous for a noisy box */
-  ck_assert(standin_log_contains("timeout"));
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_requests", "deferred");
+  ck_assert_int_eq(v->derives[0], 6);
   dw_account_destroy(a);
 }
 END_TEST
@@ -525,6 +542,158 @@ START_TEST(a_reloaded_file_cannot_steal_an_instance) {
 }
 END_TEST
 
+/* A SmartmeterFile of n meters "f0" .. "f<n-1>"; path holds its name. */
+static void write_fleet(char path[64], int n) {
+  snprintf(path, 64, "/tmp/check_account_fleet_XXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  ck_assert_ptr_nonnull(f);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "f%d\n", i);
+  fclose(f);
+}
+
+static dw_account_t *fleet_account(const char *path, const char *extra) {
+  char text[512];
+  snprintf(text, sizeof(text), "SmartmeterFile \"%s\"\n%s", path, extra);
+  return account(text, "");
+}
+
+/* The renewal after a wave of 401s fails: the waves after it must not go
+ * out with no Authorization header (the fault matrix promises that no
+ * data request is ever made without a token). */
+START_TEST(no_wave_goes_out_without_a_token) {
+  char path[64];
+  write_fleet(path, 150); /* 450 slots: two waves of at most 256 */
+  atomic_store(&always_401, 1);
+  atomic_store(&token_fails_after, 1);
+  dw_account_t *a = fleet_account(path, "MaxConcurrency 2\n");
+  ck_assert_int_eq(cycle(a, 0), -EIO);
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
+  ck_assert_int_eq(atomic_load(&tokenless), 0);
+  ck_assert_int_eq(atomic_load(&data_requests), 256); /* the first wave */
+  /* the second wave was never sent: nothing failed for it */
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_errors", "auth");
+  ck_assert_int_eq(v->derives[0], 256);
+  v = standin_find_value("account-a", "digiwatt_requests", "deferred");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(v->derives[0], 450 - 256);
+  dw_account_destroy(a);
+  unlink(path);
+}
+END_TEST
+
+/* A SmartmeterFile truncated to nothing while collectd runs (a rewrite
+ * caught half way) keeps the meters read before, with a warning. */
+START_TEST(an_emptied_meter_file_keeps_its_meters) {
+  char path[64];
+  write_fleet(path, 2);
+  dw_account_t *a = fleet_account(path, "");
+  ck_assert_int_eq(cycle(a, 0), 0);
+  ck_assert_int_eq(atomic_load(&data_requests), 6);
+  ck_assert_int_eq(truncate(path, 0), 0);
+  standin_reset();
+  ck_assert_int_eq(cycle(a, 1), 0);
+  ck_assert(standin_log_contains_at(LOG_WARNING, "lists no smartmeter"));
+  ck_assert(standin_log_contains("keeping the 2 smartmeters read before"));
+  ck_assert_int_eq(atomic_load(&data_requests), 12);
+  assert_meter_values("f1");
+  standin_reset();
+  ck_assert_int_eq(cycle(a, 2), 0); /* said once, not every cycle */
+  ck_assert(!standin_log_contains("lists no smartmeter"));
+  dw_account_destroy(a);
+  unlink(path);
+}
+END_TEST
+
+/* A TokenURL's query (an API key, say) never reaches a log line or a
+ * notification; the rest of the URL does, to say where it went. */
+START_TEST(no_url_query_reaches_a_log_line) {
+  atomic_store(&token_status, 401);
+  char extra[256];
+  snprintf(extra, sizeof(extra),
+           "TokenURL \"http://127.0.0.1:%u/auth/token?api_key=K3Y-0F-TH3-"
+           "T3ST\"\n",
+           port);
+  dw_account_t *a = account(extra, TWO_METERS);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
+  ck_assert(standin_log_contains("cannot get a token from http://127.0.0.1:"));
+  ck_assert(standin_log_contains("/auth/token"));
+  for (size_t i = 0; i < standin_log_count(); i++) {
+    const char *text = standin_log_at(i)->text;
+    ck_assert_msg(strstr(text, "K3Y-0F") == NULL &&
+                      strstr(text, "api_key") == NULL &&
+                      strstr(text, "frag") == NULL,
+                  "logged: %s", text);
+  }
+  for (size_t i = 0; i < standin_notifications_count(); i++)
+    ck_assert_ptr_null(strstr(standin_notification_at(i)->message, "K3Y"));
+  dw_account_destroy(a);
+}
+END_TEST
+
+/* A 401 near the end of the cycle, a healthy but slow token endpoint: the
+ * renewal is cut by the cycle's deadline. Nobody is to blame: no
+ * "cannot authenticate", no FAILURE, no token backoff; the refused
+ * requests wait for the next cycle. */
+START_TEST(a_renewal_cut_by_the_deadline_blames_no_one) {
+  dw_account_t *a = account("CycleTimeout 0.3\n", TWO_METERS);
+  ck_assert_int_eq(cycle(a, 0), 0);
+  atomic_store(&revoked_before, 2);
+  atomic_store(&token_latency_ms, 2000);
+  standin_reset();
+  cycle(a, 1);
+  ck_assert_int_eq(atomic_load(&token_requests), 2);
+  ck_assert(!standin_log_contains("cannot authenticate"));
+  ck_assert(!standin_log_contains("cannot get a token"));
+  ck_assert_uint_eq(notifications_matching(NOTIF_FAILURE, "account-a", "token"),
+                    0);
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_errors", "auth");
+  ck_assert_int_eq(v->derives[0], 0);
+  v = standin_find_value("account-a", "digiwatt_errors", "timeout");
+  ck_assert_int_eq(v->derives[0], 0);
+  v = standin_find_value("account-a", "digiwatt_requests", "deferred");
+  ck_assert_int_eq(v->derives[0], 6);
+  /* the endpoint answers in time again: the next cycle renews at once */
+  atomic_store(&token_latency_ms, 0);
+  ck_assert_int_eq(cycle(a, 2), 0);
+  ck_assert_int_eq(atomic_load(&token_requests), 3);
+  assert_meter_values("m2");
+  dw_account_destroy(a);
+}
+END_TEST
+
+/* More work than the cycle has time for, against a healthy server: what
+ * was not sent, or was cut by the cycle's deadline, is deferred (counted,
+ * due first next time), never a failure, backoff or notification. */
+START_TEST(what_the_cycle_cannot_finish_is_deferred) {
+  atomic_store(&latency_ms, 150);
+  dw_account_t *a = account("CycleTimeout 0.4\nMaxConcurrency 1\n"
+                            "FailureThreshold 1\n",
+                            TWO_METERS);
+  ck_assert_int_eq(cycle(a, 0), 0);
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_requests", "deferred");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_ge(v->derives[0], 2);
+  for (int c = 0; c < DW_ERR_COUNT; c++)
+    ck_assert_int_eq(standin_find_value("account-a", "digiwatt_errors",
+                                        dw_err_class_name((dw_err_class_t)c))
+                         ->derives[0],
+                     0);
+  ck_assert(!standin_log_contains("timeout"));
+  atomic_store(&latency_ms, 0);
+  ck_assert_int_eq(cycle(a, 1), 0);
+  assert_meter_values("m1");
+  assert_meter_values("m2");
+  ck_assert_uint_eq(standin_notifications_count(), 0);
+  dw_account_destroy(a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("account");
   TCase *tc = tcase_create("cycle");
@@ -544,6 +713,11 @@ int main(void) {
                  a_failing_meter_notifies_after_the_threshold_and_on_recovery);
   tcase_add_test(tc, self_metrics_count_what_happened);
   tcase_add_test(tc, a_reloaded_file_cannot_steal_an_instance);
+  tcase_add_test(tc, no_wave_goes_out_without_a_token);
+  tcase_add_test(tc, an_emptied_meter_file_keeps_its_meters);
+  tcase_add_test(tc, no_url_query_reaches_a_log_line);
+  tcase_add_test(tc, a_renewal_cut_by_the_deadline_blames_no_one);
+  tcase_add_test(tc, what_the_cycle_cannot_finish_is_deferred);
   suite_add_tcase(s, tc);
   return standin_run_suite(s);
 }

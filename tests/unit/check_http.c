@@ -608,8 +608,9 @@ START_TEST(test_batch_deadline) {
   int64_t elapsed_ms = run_probes(h, p, 50, 300);
   ck_assert_int_ge(elapsed_ms, 250);
   ck_assert_int_lt(elapsed_ms, 1000);
+  /* 0.3 s of a 10 s Timeout: the cycle ran out, not the server */
   for (size_t i = 0; i < 50; i++) {
-    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_TIMEOUT);
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
     ck_assert_uint_eq(p[i].body_calls, 0);
   }
   /* The transport is still usable for the next cycle. */
@@ -622,6 +623,26 @@ START_TEST(test_batch_deadline) {
 }
 END_TEST
 
+/* A request the deadline cuts after at least half of its Timeout is a
+ * timeout (the server had its chance); one it never let start, or let
+ * start too late, is cut by the deadline. */
+START_TEST(test_deadline_half_rule) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 2;
+  o.timeout_ms = 400;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(5, "/slow");
+  run_probes(h, p, 5, 300);
+  ck_assert_int_eq(p[0].req.error, DW_HTTP_ERR_TIMEOUT);
+  ck_assert_int_eq(p[1].req.error, DW_HTTP_ERR_TIMEOUT);
+  for (size_t i = 2; i < 5; i++)
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
 START_TEST(test_deadline_already_passed) {
   dw_http_opts_t o = opts_default();
   dw_http_t *h = dw_http_create(&o);
@@ -629,7 +650,7 @@ START_TEST(test_deadline_already_passed) {
   probe_t *p = probes_new(3, "/json");
   run_probes(h, p, 3, -1);
   for (size_t i = 0; i < 3; i++) {
-    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_TIMEOUT);
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
     ck_assert_int_eq(p[i].req.status, 0);
     ck_assert_int_eq(p[i].req.retry_after_s, -1);
   }
@@ -796,6 +817,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_request_timeout);
   tcase_add_test(tc, test_batch_deadline);
   tcase_add_test(tc, test_deadline_already_passed);
+  tcase_add_test(tc, test_deadline_half_rule);
   tcase_add_loop_test(tc, test_tls_settings, 0,
                       sizeof tls_cases / sizeof tls_cases[0]);
   tcase_add_test(tc, test_concurrency_cap);

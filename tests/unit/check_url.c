@@ -410,6 +410,40 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* What dw_url_redact() keeps of a URL for a log line. */
+static const struct {
+  const char *url;
+  const char *shown;
+} redact_cases[] = {
+    {"https://api.example/v1", "https://api.example/v1"},
+    {"https://api.example/auth/token?api_key=s3cret",
+     "https://api.example/auth/token"},
+    {"https://user:pa55@api.example:8443/t?x=1#frag",
+     "https://api.example:8443/t"},
+    {"https://api.example#frag", "https://api.example"},
+    {"https://a@b@api.example/p", "https://api.example/p"},
+    {"http://127.0.0.1:9/?", "http://127.0.0.1:9/"},
+    {"bogus?key=1", "bogus"},
+    {"", ""},
+};
+
+START_TEST(test_redact_table) {
+  char out[128];
+  ck_assert_str_eq(dw_url_redact(out, sizeof(out), redact_cases[_i].url),
+                   redact_cases[_i].shown);
+}
+END_TEST
+
+/* Cut to fit, and a NULL URL is an empty one. */
+START_TEST(test_redact_bounds) {
+  char small[16];
+  ck_assert_str_eq(dw_url_redact(small, sizeof(small),
+                                 "https://api.example/a/long/path?k=v"),
+                   "https://api.exa");
+  ck_assert_str_eq(dw_url_redact(small, sizeof(small), NULL), "");
+}
+END_TEST
+
 static Suite *url_suite(void) {
   Suite *s = suite_create("dw_url");
   TCase *tc = tcase_create("escape");
@@ -429,6 +463,8 @@ static Suite *url_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("scheme");
   tcase_add_loop_test(tc, test_scheme_table, 0, N(scheme_cases));
+  tcase_add_loop_test(tc, test_redact_table, 0, N(redact_cases));
+  tcase_add_test(tc, test_redact_bounds);
   suite_add_tcase(s, tc);
   return s;
 }
