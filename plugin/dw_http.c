@@ -37,6 +37,7 @@ struct dw_http {
   char *user_agent;
   CURLM *multi;
   CURLSH *share;
+  dw_conns_t *conns;      /* its connections' sockets (dw_conn) */
   dw_transfer_t *slots;   /* opts.max_concurrency of them */
   unsigned active;        /* slots whose easy handle is in the multi */
   int64_t batch_start_ms; /* of the running batch's deadline */
@@ -127,14 +128,18 @@ dw_http_t *dw_http_create(const dw_http_opts_t *opts) {
   h->slots = calloc(opts->max_concurrency, sizeof *h->slots);
   h->multi = curl_multi_init();
   h->share = curl_share_init();
-  if (h->slots == NULL || h->multi == NULL || h->share == NULL)
+  h->conns = dw_conns_create();
+  if (h->slots == NULL || h->multi == NULL || h->share == NULL ||
+      h->conns == NULL)
     goto fail;
   if (curl_share_setopt(h->share, CURLSHOPT_SHARE,
                         CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
       http_multi_setup(h->multi, opts->max_concurrency) != CURLM_OK)
     goto fail;
-  for (unsigned i = 0; i < opts->max_concurrency; i++)
+  for (unsigned i = 0; i < opts->max_concurrency; i++) {
     h->slots[i].opts = &h->opts;
+    h->slots[i].conns = h->conns;
+  }
   return h;
 
 fail:
@@ -143,7 +148,8 @@ fail:
 }
 
 /* Order matters: easy handles leave the multi before it goes, the share
- * goes last because every easy handle still refers to it. */
+ * goes after them because every easy handle still refers to it, and the
+ * set of sockets last because closing connections tells it so. */
 void dw_http_destroy(dw_http_t *h) {
   if (h == NULL)
     return;
@@ -155,6 +161,7 @@ void dw_http_destroy(dw_http_t *h) {
   for (unsigned i = 0; i < n; i++)
     dw_transfer_release(&h->slots[i]);
   curl_share_cleanup(h->share);
+  dw_conns_destroy(h->conns);
   free(h->slots);
   free(h->ca_cert);
   free(h->client_cert);
@@ -263,6 +270,11 @@ static void http_reap(dw_http_t *h) {
     dw_transfer_t *s = priv;
     if (s->req == NULL)
       continue;
+    if (dw_transfer_retry_fresh(s, rc)) { /* its connection was shifted */
+      curl_multi_remove_handle(h->multi, s->easy);
+      if (curl_multi_add_handle(h->multi, s->easy) == CURLM_OK)
+        continue; /* still active, on a fresh connection */
+    }
     const char *why = NULL;
     dw_http_error_t e = dw_transfer_outcome(s, rc, &why);
     http_finish(h, s, e, why);

@@ -143,6 +143,33 @@ static const char *http_reason(const dw_transfer_t *s, CURLcode rc) {
   return curl_easy_strerror(rc);
 }
 
+/* Just before a request is sent on a connection (new or reused): a
+ * reused HTTP/1.x connection that holds unread bytes would hand them to
+ * this request as its answer, so the request is stopped and sent again on
+ * a fresh connection (dw_transfer_retry_fresh); libcurl closes the stopped
+ * one. */
+static int transfer_prereq(void *ud, char *primary_ip, char *local_ip,
+                           int primary_port, int local_port) {
+  dw_transfer_t *s = ud;
+  (void)primary_ip, (void)local_ip, (void)primary_port;
+  if (s->retried || !dw_conns_stale(s->conns, local_port))
+    return CURL_PREREQFUNC_OK;
+  s->stale = true;
+  return CURL_PREREQFUNC_ABORT;
+}
+
+/* The connection checks, where libcurl has them (7.80.0 and later). */
+static CURLcode transfer_set_conns(dw_transfer_t *s) {
+  CURLcode rc = dw_conns_watch(s->conns, s->easy);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  HTTP_SET(rc, s->easy, CURLOPT_PREREQFUNCTION, transfer_prereq);
+  HTTP_SET(rc, s->easy, CURLOPT_PREREQDATA, (void *)s);
+#else
+  (void)transfer_prereq;
+#endif
+  return rc;
+}
+
 /* The header list for req; NULL when out of memory. */
 static struct curl_slist *http_build_headers(const dw_http_req_t *req) {
   struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
@@ -255,18 +282,33 @@ int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long granted_ms,
   s->verdict = DW_HTTP_OK;
   s->retry_after_s = -1;
   s->granted_ms = granted_ms;
+  s->stale = false;
+  s->retried = false;
   s->errbuf[0] = '\0';
   s->headers = http_build_headers(req);
   if (s->headers == NULL)
     goto fail;
   if (http_set_limits(s, granted_ms, share) != CURLE_OK ||
-      http_set_tls(s) != CURLE_OK || http_set_request(s) != CURLE_OK)
+      http_set_tls(s) != CURLE_OK || http_set_request(s) != CURLE_OK ||
+      transfer_set_conns(s) != CURLE_OK)
     goto fail;
   return 0;
 
 fail:
   dw_transfer_abandon(s);
   return -ENOMEM;
+}
+
+bool dw_transfer_retry_fresh(dw_transfer_t *s, CURLcode rc) {
+  if (rc != CURLE_ABORTED_BY_CALLBACK || !s->stale || s->retried)
+    return false;
+  s->stale = false;
+  s->retried = true;
+  s->body_bytes = 0;
+  s->verdict = DW_HTTP_OK;
+  s->retry_after_s = -1;
+  s->errbuf[0] = '\0';
+  return curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK;
 }
 
 void dw_transfer_abandon(dw_transfer_t *s) {
@@ -283,6 +325,8 @@ dw_http_req_t *dw_transfer_finish(dw_transfer_t *s) {
     status = 0;
   if (curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &total_s) != CURLE_OK)
     total_s = 0;
+  if (status > 0)
+    dw_conns_learn(s->conns, s->easy);
   req->status = status;
   req->total_s = total_s;
   req->retry_after_s = s->retry_after_s;
@@ -292,6 +336,10 @@ dw_http_req_t *dw_transfer_finish(dw_transfer_t *s) {
 
 dw_http_error_t dw_transfer_outcome(const dw_transfer_t *s, CURLcode rc,
                                     const char **why) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK && s->stale) {
+    *why = "its connection held a response nobody asked for";
+    return DW_HTTP_ERR_CONNECT;
+  }
   *why = http_reason(s, rc);
   if (rc == CURLE_OPERATION_TIMEDOUT &&
       dw_transfer_cut(s) == DW_HTTP_ERR_DEADLINE) {
@@ -304,5 +352,5 @@ dw_http_error_t dw_transfer_outcome(const dw_transfer_t *s, CURLcode rc,
 void dw_transfer_release(dw_transfer_t *s) {
   curl_easy_cleanup(s->easy);
   curl_slist_free_all(s->headers);
-  *s = (dw_transfer_t){.opts = s->opts};
+  *s = (dw_transfer_t){.opts = s->opts, .conns = s->conns};
 }

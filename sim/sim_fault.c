@@ -47,6 +47,7 @@ static const kind_info_t kinds[] = {
     {"oversized", SIM_FAULT_OVERSIZED, 0, ARG_LONG, 1, SIM_FAULT_MAX_OVERSIZED},
     {"deep", SIM_FAULT_DEEP, 0, ARG_LONG, 1, SIM_FAULT_MAX_DEEP},
     {"odd-appliances", SIM_FAULT_ODD_APPLIANCES, 0, ARG_NONE, 0, 0},
+    {"extra-response", SIM_FAULT_EXTRA_RESPONSE, 0, ARG_LONG, 0, 1000},
     {"bad-token", SIM_FAULT_BAD_TOKEN, 0, ARG_BAD_TOKEN, 0, 0},
 };
 

@@ -37,6 +37,8 @@ typedef enum sim_fault_kind {
   SIM_FAULT_OVERSIZED, /* arg: total body bytes */
   SIM_FAULT_DEEP,      /* arg: nesting of the injected member */
   SIM_FAULT_ODD_APPLIANCES,
+  SIM_FAULT_EXTRA_RESPONSE, /* 200, then arg ms later a second response
+                               nobody asked for */
   SIM_FAULT_BAD_TOKEN /* arg: sim_bad_token_t */
 } sim_fault_kind_t;
 

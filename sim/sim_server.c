@@ -16,12 +16,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define BODY_MAX ((size_t)SIM_FAULT_MAX_OVERSIZED + 65536)
@@ -53,7 +55,9 @@ typedef struct req {
   const char *rel; /* path below the prefix, inside path */
   req_kind_t kind;
   bool started;
-  bool counted; /* sim_stats_begin() ran: sim_stats_end() is owed */
+  bool counted;  /* sim_stats_begin() ran: sim_stats_end() is owed */
+  long stray_ms; /* extra-response: a second response follows this one
+                    after stray_ms; -1: none */
   int64_t start_ms;
   sim_buf_t body; /* request body of POSTs, capped */
 } req_t;
@@ -67,6 +71,8 @@ typedef struct reply {
   char retry_after[64];
   const char *allow;
   bool reset;        /* send half the body, then close the connection */
+  long extra_ms;     /* >= 0: then, this much later, a response nobody
+                        asked for; -1: none */
   const char *fault; /* name of the fault that shaped the reply */
 } reply_t;
 
@@ -235,6 +241,7 @@ static void reply_body(reply_t *out, render_fn fn, const void *ctx,
   if (f->kind == SIM_FAULT_TRUNCATE && b.err == 0)
     b.len /= 2;
   out->reset = f->kind == SIM_FAULT_RESET;
+  out->extra_ms = f->kind == SIM_FAULT_EXTRA_RESPONSE ? f->arg : -1;
   reply_take(out, 200, JSON_TYPE, &b);
 }
 
@@ -608,6 +615,7 @@ static enum MHD_Result queue_reply(sim_server_t *s, struct MHD_Connection *conn,
     r->status = 500;
     r->content_type = JSON_TYPE;
     r->reset = false;
+    r->extra_ms = -1;
     r->body =
         strdup("{\"error\":\"server_error\",\"message\":\"Out of memory\"}");
     if (r->body == NULL)
@@ -618,6 +626,7 @@ static enum MHD_Result queue_reply(sim_server_t *s, struct MHD_Connection *conn,
   if (resp == NULL)
     return MHD_NO;
   add_headers(resp, r);
+  rq->stray_ms = r->extra_ms;
   enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
   MHD_destroy_response(resp);
   if (rq->counted)
@@ -632,6 +641,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   req_t *rq = calloc(1, sizeof(*rq));
   if (rq == NULL)
     return NULL;
+  rq->stray_ms = -1;
   rq->path = strndup(uri, strcspn(uri, "?#"));
   if (rq->path == NULL) {
     free(rq);
@@ -681,19 +691,66 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     *upload_size = 0;
     return MHD_YES;
   }
-  reply_t r = {.status = 500, .content_type = JSON_TYPE};
+  reply_t r = {.status = 500, .content_type = JSON_TYPE, .extra_ms = -1};
   dispatch(s, conn, method, rq, &r);
   return queue_reply(s, conn, method, rq, &r);
+}
+
+/* The extra-response fault: a complete second HTTP response nobody asked
+ * for, written on the kept-alive connection right after the real one went
+ * out (or arg ms later), as a duplicating proxy would.
+ * Its value is a marker that must never be dispatched. */
+#define STRAY_BODY "{\"value\": 987654.321, \"previousPeriodValueTrend\": 12.5}"
+typedef struct stray {
+  sim_server_t *s;
+  int fd;
+  long delay_ms;
+} stray_t;
+
+/* Runs apart from the connection's thread, so a request sent meanwhile on
+ * the connection is answered as usual: the stray comes when it comes. The
+ * descriptor may have been closed (or even reused by another connection,
+ * which then gets the stray: the same fault) by then. */
+static void *stray_main(void *arg) {
+  stray_t *st = arg;
+  char stray[256];
+  int n = snprintf(stray, sizeof(stray),
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   sizeof(STRAY_BODY) - 1, STRAY_BODY);
+  sleep_ms(st->s, st->delay_ms);
+  if (!atomic_load(&st->s->stopping))
+    (void)send(st->fd, stray, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  free(st);
+  return NULL;
+}
+
+static void send_stray(sim_server_t *s, struct MHD_Connection *conn,
+                       long delay_ms) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  stray_t *st = malloc(sizeof(*st));
+  pthread_t thread;
+  if (ci == NULL || st == NULL) {
+    free(st);
+    return;
+  }
+  *st = (stray_t){s, ci->connect_fd, delay_ms};
+  if (pthread_create(&thread, NULL, stray_main, st) != 0) {
+    free(st);
+    return;
+  }
+  pthread_detach(thread);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   sim_server_t *s = cls;
   req_t *rq = *con_cls;
-  (void)conn;
-  (void)toe;
   if (rq == NULL)
     return;
+  if (rq->stray_ms >= 0 && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    send_stray(s, conn, rq->stray_ms);
   if (rq->counted)
     sim_stats_end(s->stats);
   sim_buf_free(&rq->body);

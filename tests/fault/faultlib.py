@@ -340,6 +340,34 @@ def has_value(workdir, plugin_instance, key, values):
                for r in csv_rows(workdir, plugin_instance, *key))
 
 
+def wrong_values(workdir, plugin_instance, expected):
+    """(key, values) of every csv row of expected's series whose values
+    are not the expected ones: a value filed under the wrong series."""
+    wrong = []
+    for key, values in expected.items():
+        for _, got in csv_rows(workdir, plugin_instance, *key):
+            if len(got) != len(values) or \
+                    not all(lib.close(a, b) for a, b in zip(got, values)):
+                wrong.append((key, got))
+    return wrong
+
+
+def rows_holding(workdir, value):
+    """Every csv file under workdir with a row holding value."""
+    found = []
+    for path in glob.glob(os.path.join(workdir, "csv", "*", "*", "*")):
+        with open(path) as f:
+            for line in f:
+                fields = line.strip().split(",")[1:]
+                try:
+                    if any(lib.close(float(v), value) for v in fields):
+                        found.append(path)
+                        break
+                except ValueError:
+                    continue
+    return found
+
+
 def missing_values(workdir, plugin_instance, expected):
     """The keys of expected ({key: values}) with no matching csv row."""
     return [k for k, v in expected.items()

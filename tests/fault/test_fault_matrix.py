@@ -40,6 +40,10 @@ lib = fl.lib
 ALL = tuple(lib.RESOURCES)
 RETRY_AFTER_S = 10 if fl.WRAPPER else 6
 DELAY_MS = 4000 * fl.REQUEST_TIMEOUT
+# extra-response: the stray comes this long after the answer, while the
+# connection waits in the pool between cycles (a cycle's burst is over in
+# a few ms; one that comes with the answer, libcurl itself refuses)
+STRAY_MS = 300
 BACKOFF_MAX_S = 4            # meter faults: recovery comes quickly
 TOKEN_BACKOFF_MAX_S = 8      # token faults: long enough to tell a storm
 TOKEN_OBSERVE_S = 12         # from a backoff
@@ -58,7 +62,8 @@ class Fault:
 
     def __init__(self, name, rules, behaviour, kind="meter", outcome="fail",
                  broken=ALL, log=None, nolog=None, errors=None,
-                 retry_after=None, auth_notify=True, oracle_fault=None):
+                 retry_after=None, auth_notify=True, oracle_fault=None,
+                 marker=None):
         self.name = name
         self.rules = rules
         self.behaviour = behaviour
@@ -71,9 +76,11 @@ class Fault:
         self.retry_after = retry_after
         self.auth_notify = auth_notify
         self.oracle_fault = oracle_fault
+        self.marker = marker  # a value the fault serves that must never land
 
     def rule_list(self, n=None, delay_ms=None):
-        return [r.format(N=n or RETRY_AFTER_S, DELAY=delay_ms or DELAY_MS)
+        return [r.format(N=n or RETRY_AFTER_S, DELAY=delay_ms or DELAY_MS,
+                         STRAY=STRAY_MS)
                 for r in self.rules]
 
 
@@ -160,6 +167,14 @@ FAULTS = [
           "unknown members (nested objects, arrays) in every object of "
           "every resource: ignored, every value arrives, no FAILURE",
           outcome="intact", oracle_fault=None),
+    Fault("extra-response", ["victim=extra-response:{STRAY}"],
+          "every answer to the victim is followed, 300 ms later (the "
+          "connection waits in the pool), by a second response nobody "
+          "asked for on the kept-alive connection: the next request on it "
+          "goes out on a fresh connection instead, the marker value the "
+          "stray carries lands nowhere, every value of both meters is the "
+          "one served, no FAILURE",
+          outcome="intact", oracle_fault=None, marker=987654.321),
     one_resource("oversized", "disaggregation", "oversized:1048576",
                  "a 1 MiB body with MaxBodySize 65536: the transfer stops "
                  "at the limit, nothing dispatched, FAILURE",
@@ -358,6 +373,22 @@ class Run:
         check(not bad, "a FAILURE for the healthy meter: %s" %
               [n["message"] for n in bad])
 
+    def check_integrity(self, marker, healthy, *victim):
+        """Nothing landed under a series that did not ask for it."""
+        check(self.sampler.samples and
+              self.sampler.samples[-1][1]["faults_applied"] > 0,
+              "the fault never applied")
+        landed = fl.rows_holding(self.workdir, marker)
+        check(not landed, "the stray response's value was dispatched: %s" %
+              landed[:5])
+        expected = {"healthy": healthy, "victim": {}}
+        for part in victim:
+            expected["victim"].update(part)
+        for meter, series in expected.items():
+            wrong = fl.wrong_values(self.workdir, meter, series)
+            check(not wrong, "%s has values it was not served: %s" %
+                  (meter, wrong[:5]))
+
     def check_errors_class(self):
         cls = self.fault.errors
         if cls is None:
@@ -429,6 +460,9 @@ class Run:
               missing[:5])
         if f.oracle_fault == "odd-appliances":
             self.check_file_names()
+        if f.marker is not None:
+            self.check_integrity(f.marker, healthy, victim_broken,
+                                 victim_other)
 
         if f.outcome == "fail":
             failure = self.notes("FAILURE", "victim")[0]

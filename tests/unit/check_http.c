@@ -799,6 +799,125 @@ START_TEST(test_create_edges) {
 }
 END_TEST
 
+/* ---- a server that answers once too often ------------------------------ */
+
+/* A raw HTTP/1.1 server on its own thread: "/a" gets its answer and, a
+ * moment later (after the client has read the first: bytes in the same
+ * read make libcurl close the connection itself), a second complete
+ * response nobody asked for, as a duplicating proxy or a late answer
+ * sends; every other path gets its own answer. It counts connections. */
+static struct {
+  int listen_fd;
+  unsigned port;
+  pthread_t thread;
+  atomic_int connections;
+} shifty;
+
+static void shifty_answer(int fd, const char *path) {
+  char out[512];
+  const char *body =
+      strcmp(path, "/a") == 0 ? "{\"meter\":\"A\"}" : "{\"meter\":\"B\"}";
+  int n = snprintf(out, sizeof out,
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   strlen(body), body);
+  ck_assert_int_eq(write(fd, out, (size_t)n), n);
+  if (strcmp(path, "/a") != 0)
+    return;
+  usleep(10 * 1000);
+  n = snprintf(out, sizeof out,
+               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               "Content-Length: 17\r\n\r\n{\"meter\":\"STRAY\"}");
+  ck_assert_int_eq(write(fd, out, (size_t)n), n);
+}
+
+/* Serves one connection's requests until the client closes it. */
+static void shifty_serve(int fd) {
+  char buf[4096];
+  size_t len = 0;
+  for (;;) {
+    char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (end != NULL) {
+      char path[64] = "";
+      sscanf(buf, "GET %63s", path);
+      shifty_answer(fd, path);
+      size_t used = (size_t)(end + 4 - buf);
+      memmove(buf, buf + used, len - used);
+      len -= used;
+      continue;
+    }
+    ssize_t got = read(fd, buf + len, sizeof buf - len);
+    if (got <= 0)
+      break;
+    len += (size_t)got;
+  }
+  close(fd);
+}
+
+static void *shifty_main(void *unused) {
+  (void)unused;
+  int fd;
+  while ((fd = accept(shifty.listen_fd, NULL, NULL)) >= 0) {
+    atomic_fetch_add(&shifty.connections, 1);
+    shifty_serve(fd);
+  }
+  return NULL;
+}
+
+static void shifty_start(void) {
+  shifty.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(shifty.listen_fd, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  ck_assert_int_eq(bind(shifty.listen_fd, (struct sockaddr *)&a, alen), 0);
+  ck_assert_int_eq(listen(shifty.listen_fd, 8), 0);
+  ck_assert_int_eq(getsockname(shifty.listen_fd, (struct sockaddr *)&a, &alen),
+                   0);
+  shifty.port = ntohs(a.sin_port);
+  atomic_store(&shifty.connections, 0);
+  ck_assert_int_eq(pthread_create(&shifty.thread, NULL, shifty_main, NULL), 0);
+}
+
+static void shifty_stop(void) {
+  shutdown(shifty.listen_fd, SHUT_RDWR); /* ends accept() */
+  close(shifty.listen_fd);
+  pthread_join(shifty.thread, NULL);
+}
+
+/* Issue 12, item 1: a response too many on a kept-alive connection must
+ * never become the answer of the next request on it (meter A's costs as
+ * meter B's consumption). The transport sees unread bytes on the pooled
+ * connection before it sends, and sends on a fresh one instead. */
+START_TEST(test_a_stray_response_answers_nobody) {
+  shifty_start();
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 1; /* one connection in the pool */
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  const char *paths[] = {"/a", "/b", "/b"};
+  const char *want[] = {"{\"meter\":\"A\"}", "{\"meter\":\"B\"}",
+                        "{\"meter\":\"B\"}"};
+  for (size_t i = 0; i < 3; i++) {
+    probe_t *p = probes_new(1, paths[i]);
+    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u%s", shifty.port,
+             paths[i]);
+    usleep(50 * 1000); /* the stray bytes are in the socket by now */
+    run_probes(h, p, 1, 10000);
+    ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+    ck_assert_int_eq(p->req.status, 200);
+    ck_assert_msg(p->body_len == strlen(want[i]) &&
+                      memcmp(p->body, want[i], p->body_len) == 0,
+                  "request %zu got %.*s", i, (int)p->body_len, p->body);
+    free(p);
+  }
+  /* the shifted connection was dropped; the clean one was kept */
+  ck_assert_int_eq(atomic_load(&shifty.connections), 2);
+  dw_http_destroy(h);
+  shifty_stop();
+}
+END_TEST
+
 static Suite *http_suite(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("transport");
@@ -818,6 +937,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_batch_deadline);
   tcase_add_test(tc, test_deadline_already_passed);
   tcase_add_test(tc, test_deadline_half_rule);
+  tcase_add_test(tc, test_a_stray_response_answers_nobody);
   tcase_add_loop_test(tc, test_tls_settings, 0,
                       sizeof tls_cases / sizeof tls_cases[0]);
   tcase_add_test(tc, test_concurrency_cap);
