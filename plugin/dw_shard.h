@@ -3,7 +3,8 @@
  * May call: nothing.
  *
  * N hosts with the same list and Shard i N (i = 0..N-1) fetch every meter
- * exactly once. */
+ * exactly once; going to N + 1 hosts moves only the meters the new host
+ * takes, about 1/(N + 1) of them, and no meter between the old hosts. */
 #ifndef DW_SHARD_H
 #define DW_SHARD_H
 

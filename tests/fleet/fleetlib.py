@@ -28,8 +28,19 @@ def fnv1a64(data: bytes) -> int:
     return h
 
 
+def jump(key: int, count: int) -> int:
+    """Jump consistent hashing (Lamping and Veach, 2014)."""
+    bucket, nxt = -1, 0
+    while nxt < count:
+        bucket = nxt
+        key = (key * 2862933555777941757 + 1) & 0xFFFFFFFFFFFFFFFF
+        nxt = int((bucket + 1) * (float(1 << 31) / float((key >> 33) + 1)))
+    return bucket
+
+
 def shard_of(meter_id: str, count: int) -> int:
-    return fnv1a64(meter_id.encode("utf-8")) % count
+    """The plugin's shard of an ID, computed here independently."""
+    return jump(fnv1a64(meter_id.encode("utf-8")), count)
 
 
 def free_udp_port():

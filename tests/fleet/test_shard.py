@@ -83,7 +83,7 @@ def main():
             for i, d in enumerate(sdirs):
                 got = fleetlib.meter_dirs(d, "shard%d" % i)
                 if got != expected[i]:
-                    fail("shard%d wrote %s, want %s (FNV-1a 64 mod %d)" %
+                    fail("shard%d wrote %s, want %s (jump hash of FNV-1a 64, %d shards)" %
                          (i, sorted(got), sorted(expected[i]), COUNT))
                 if got & seen:
                     fail("meters in two shards: %s" % sorted(got & seen))

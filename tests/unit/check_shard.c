@@ -1,8 +1,9 @@
 /* check_shard.c - the shard function of dw_shard.
  *
- * Pinned values come from an independent FNV-1a 64 implementation
- * (Python), so a change of the function, which would reshuffle every
- * fleet across its hosts, fails here. */
+ * Pinned values come from an independent implementation (Python), so a
+ * change of the function, which would reshuffle every fleet across its
+ * hosts, fails here; and going from n to n + 1 shards moves only the
+ * meters that the new shard takes, about 1/(n + 1) of them. */
 #include "dw_shard.h"
 
 #include "run_suite.h"
@@ -19,25 +20,26 @@ typedef struct shard_case {
   unsigned want;
 } shard_case_t;
 
-/* From Python: FNV-1a 64 of the bytes, modulo count. "", "a" and "foobar"
- * are the published FNV test vectors (0xcbf29ce484222325,
- * 0xaf63dc4c8601ec8c, 0x85944171f73967e8). */
+/* From an independent Python implementation: FNV-1a 64 of the ID's
+ * bytes (the published vectors: "" 0xcbf29ce484222325, "a"
+ * 0xaf63dc4c8601ec8c, "foobar" 0x85944171f73967e8), then jump consistent
+ * hashing (Lamping and Veach, 2014) into count buckets. */
 static const shard_case_t shard_cases[] = {
-    {"", 3, 2},
-    {"", 1024, 805},
-    {"a", 3, 1},
-    {"a", 1024, 140},
-    {"foobar", 7, 6},
-    {"foobar", 1024, 1000},
-    {"125fd56", 3, 2},
-    {"125fd56", 1024, 40},
-    {"SM-000001", 3, 1},
-    {"SM-000001", 7, 2},
-    {"AB.12/x", 1024, 936},
-    {"caf\xc3\xa9", 3, 2},
-    {"caf\xc3\xa9", 7, 0},
+    {"", 3, 1},
+    {"", 1024, 266},
+    {"a", 3, 2},
+    {"a", 1024, 163},
+    {"foobar", 7, 5},
+    {"foobar", 1024, 635},
+    {"125fd56", 3, 0},
+    {"125fd56", 1024, 999},
+    {"SM-000001", 3, 0},
+    {"SM-000001", 7, 0},
+    {"AB.12/x", 1024, 477},
+    {"caf\xc3\xa9", 3, 0},
+    {"caf\xc3\xa9", 7, 4},
     {"125fd56", 1, 0},
-    {"a", 2, 0},
+    {"a", 2, 1},
 };
 
 START_TEST(test_shard_pinned) {
@@ -83,6 +85,28 @@ START_TEST(test_shard_degenerate) {
 }
 END_TEST
 
+/* Adding a host moves only what the new host takes, about its share:
+ * every other host keeps every meter it had. */
+START_TEST(test_shard_growth_moves_little) {
+  enum { IDS = 20000 };
+  for (unsigned n = 1; n <= 40; n += (n < 8 ? 1 : 8)) {
+    unsigned moved = 0;
+    for (int i = 0; i < IDS; i++) {
+      char id[32];
+      snprintf(id, sizeof(id), "SM-%06d", i);
+      unsigned before = dw_shard_of(id, n), after = dw_shard_of(id, n + 1);
+      ck_assert_msg(after == before || after == n,
+                    "%s moved from %u to %u of %u", id, before, after, n + 1);
+      moved += after != before;
+    }
+    double share = (double)moved / IDS, want = 1.0 / (n + 1);
+    ck_assert_msg(share > 0.85 * want && share < 1.15 * want,
+                  "%u -> %u shards moved %.4f of the meters, want about %.4f",
+                  n, n + 1, share, want);
+  }
+}
+END_TEST
+
 static Suite *shard_suite(void) {
   Suite *s = suite_create("shard");
   TCase *tc = tcase_create("shard");
@@ -90,6 +114,7 @@ static Suite *shard_suite(void) {
                       sizeof(shard_cases) / sizeof(shard_cases[0]));
   tcase_add_test(tc, test_shard_distribution);
   tcase_add_test(tc, test_shard_degenerate);
+  tcase_add_test(tc, test_shard_growth_moves_little);
   suite_add_tcase(s, tc);
   return s;
 }
