@@ -8,7 +8,7 @@
  * gaps, and the report says what happened. */
 #include "dw_account.h"
 #include "dw_auth.h"
-#include "dw_dispatch.h"
+#include "dw_emit.h"
 #include "dw_fetch.h"
 #include "dw_health.h"
 #include "dw_http.h"
@@ -36,6 +36,7 @@ struct dw_account {
   dw_http_t *http;
   dw_auth_t *auth;
   dw_report_t report;
+  dw_emit_t emit;
   struct {
     dw_roster_t roster;
     dw_meterfile_stamp_t stamp; /* of the SmartmeterFile read last */
@@ -51,8 +52,9 @@ struct dw_account {
 
 /* What one cycle decides with: one now, one deadline. */
 typedef struct cycle {
-  int64_t now_ms; /* the account's clock, read once */
-  uint64_t now;   /* wall time of the cycle (cdtime_t) */
+  int64_t now_ms;    /* the account's clock, read once */
+  uint64_t now;      /* wall time of the cycle (cdtime_t) */
+  uint64_t interval; /* the read interval (cdtime_t) */
   dw_http_deadline_t deadline;
   bool renewed_after_401; /* at most one such renewal per cycle */
   bool out_of_time;       /* the deadline came first: the rest waits */
@@ -162,6 +164,10 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
   a->pace.rng = (uint64_t)a->created_ms * 0x9E3779B97F4A7C15ull | 1;
   dw_report_init(&a->report, a->cfg.name, a->cfg.failure_threshold,
                  a->cfg.self_metrics);
+  a->emit = (dw_emit_t){.account = a->cfg.name,
+                        .repeat_cached = a->cfg.repeat_cached,
+                        .monthly_history = a->cfg.monthly_history,
+                        .refresh_ms = a->cfg.refresh_ms};
   a->http = account_http(&a->cfg);
   a->auth =
       dw_auth_create(a->cfg.token_url, a->cfg.client_id, a->cfg.client_secret,
@@ -222,16 +228,21 @@ static int64_t account_next_due(const dw_account_t *a, const dw_slot_t *s,
          (int64_t)((h >> 40) % ((uint64_t)refresh_ms / 10 + 1));
 }
 
-/* Fresh samples replace the slot's (the old ones go back to be freed);
- * the meter's data is as new as the cycle. */
+/* Fresh samples replace the slot's (the old ones go back to be freed)
+ * and go out; the meter's data is as new as the cycle. */
 static void account_slot_stored(dw_account_t *a, const cycle_t *c, dw_slot_t *s,
                                 dw_cache_t *fresh, int64_t now_ms) {
+  if (dw_months_adopt(&s->months, fresh) != 0)
+    dw_log(DW_LOG_WARNING,
+           "account %s: out of memory: history months go out again",
+           a->cfg.name);
   dw_cache_t old = s->cache;
   s->cache = *fresh;
   *fresh = old;
   s->failures = 0;
   s->next_due_ms = account_next_due(a, s, now_ms);
   dw_roster_meter(&a->meters.roster, s)->last_ok_ms = c->now_ms;
+  dw_emit_arrival(&a->emit, &a->meters.roster, s, c->now, c->interval);
 }
 
 /* A 429 or 503 pauses every request of the account: until Retry-After
@@ -491,30 +502,9 @@ out:
 
 /* --- the cycle ------------------------------------------------------------ */
 
-static void account_dispatch_slot(dw_account_t *a, dw_slot_t *s, uint64_t now,
-                                  uint64_t interval) {
-  dw_dispatch_target_t t = {
-      .plugin_instance = dw_roster_meter(&a->meters.roster, s)->instance,
-      .period = dw_slot_period(s),
-      .time = now,
-      .interval = interval,
-      .monthly_history = a->cfg.monthly_history,
-      .months = &s->months,
-  };
-  for (uint32_t i = 0; i < s->cache.len; i++) {
-    dw_sample_t sample;
-    bool latest;
-    dw_cache_get(&s->cache, i, &sample, &latest);
-    if (dw_dispatch_sample(&t, &sample, latest) != 0) {
-      dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
-             a->cfg.name, t.plugin_instance);
-      return;
-    }
-  }
-}
-
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
-  cycle_t c = {.now_ms = dw_clock_read(&a->clock), .now = now};
+  cycle_t c = {
+      .now_ms = dw_clock_read(&a->clock), .now = now, .interval = interval};
   a->pace.base_ms = (long)CDTIME_TO_MS(interval);
   long budget_ms =
       a->cfg.cycle_timeout_ms > 0 ? a->cfg.cycle_timeout_ms : a->pace.base_ms;
@@ -524,8 +514,7 @@ int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
 
   account_fetch_due(a, &c);
   dw_roster_t *roster = &a->meters.roster;
-  for (size_t i = 0; i < roster->slots_len; i++)
-    account_dispatch_slot(a, &roster->slots[i], now, interval);
+  dw_emit_cycle(&a->emit, roster, now, interval);
   dw_report_meters(&a->report, roster, now);
 
   /* the second reading measures the cycle; it decides nothing */

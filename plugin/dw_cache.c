@@ -11,6 +11,7 @@ struct dw_cache_item {
   uint8_t values_len;
   uint8_t latest;
   uint16_t appliance; /* 0: none, else 1 + index into names */
+  uint16_t series;    /* of a month-stamped sample, else DW_CACHE_NO_SERIES */
   int32_t month;
   uint32_t value_at; /* first value in values */
 };
@@ -64,6 +65,7 @@ int dw_cache_add(void *cache, const dw_sample_t *s) {
                              .label = (uint8_t)s->label,
                              .values_len = (uint8_t)s->values_len,
                              .appliance = (uint16_t)appliance,
+                             .series = DW_CACHE_NO_SERIES,
                              .month = s->month,
                              .value_at = c->values_len};
   memcpy(c->values + c->values_len, s->values, s->values_len * sizeof(double));
@@ -82,6 +84,22 @@ static bool same_series(const struct dw_cache_item *a,
          a->appliance == b->appliance;
 }
 
+/* Numbers the month-stamped series 0, 1, ... in the order they first
+ * appear; a slot has a few dozen at most. */
+static void cache_number_series(dw_cache_t *c) {
+  c->series_len = 0;
+  for (uint32_t i = 0; i < c->len; i++) {
+    struct dw_cache_item *it = &c->items[i];
+    if (it->month == 0)
+      continue;
+    for (uint32_t j = 0; j < i && it->series == DW_CACHE_NO_SERIES; j++)
+      if (c->items[j].month != 0 && same_series(it, &c->items[j]))
+        it->series = c->items[j].series;
+    if (it->series == DW_CACHE_NO_SERIES && c->series_len < DW_CACHE_NO_SERIES)
+      it->series = c->series_len++;
+  }
+}
+
 /* qsort is not stable, but only samples of different series share a
  * month, and their relative order does not matter to anyone. */
 void dw_cache_seal(dw_cache_t *c) {
@@ -94,6 +112,7 @@ void dw_cache_seal(dw_cache_t *c) {
       if (c->items[j].month > it->month && same_series(it, &c->items[j]))
         it->latest = 0;
   }
+  cache_number_series(c);
   /* shrinking never fails in practice; if it did, the larger block stays */
   void *p;
   if (c->len > 0 && (p = realloc(c->items, c->len * sizeof(*c->items))))
@@ -120,6 +139,24 @@ void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
   *latest = it->latest;
 }
 
+uint16_t dw_cache_series(const dw_cache_t *c, uint32_t i) {
+  return c->items[i].series;
+}
+
+/* FNV-1a 32 of a series' type, label and appliance: what stays the same
+ * from one response to the next. */
+static uint32_t cache_series_key(const dw_cache_t *c,
+                                 const struct dw_cache_item *it) {
+  uint32_t h = 2166136261u;
+  const unsigned char head[2] = {it->type, it->label};
+  for (size_t i = 0; i < sizeof(head); i++)
+    h = (h ^ head[i]) * 16777619u;
+  const char *name = it->appliance ? c->names[it->appliance - 1] : "";
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
 void dw_cache_clear(dw_cache_t *c) {
   if (c == NULL)
     return;
@@ -131,21 +168,49 @@ void dw_cache_clear(dw_cache_t *c) {
   *c = (dw_cache_t){0};
 }
 
-/* A slot has a few dozen month-stamped series at most. */
-dw_month_mark_t *dw_months_mark(dw_months_t *m, unsigned series) {
+/* The old mark with this key, or NULL. */
+static const dw_month_mark_t *months_find(const dw_months_t *m, uint32_t key) {
   for (size_t i = 0; i < m->len; i++)
-    if (m->marks[i].series == series)
+    if (m->marks[i].key == key)
       return &m->marks[i];
-  if (m->len == m->cap) {
-    size_t cap = m->cap ? 2 * m->cap : 8;
-    dw_month_mark_t *marks = realloc(m->marks, cap * sizeof(*marks));
-    if (marks == NULL)
-      return NULL;
-    m->marks = marks;
-    m->cap = cap;
+  return NULL;
+}
+
+int dw_months_adopt(dw_months_t *m, const dw_cache_t *fresh) {
+  dw_month_mark_t *marks = NULL;
+  if (fresh->series_len > 0 &&
+      (marks = calloc(fresh->series_len, sizeof(*marks))) == NULL) {
+    dw_months_clear(m);
+    return -ENOMEM;
   }
-  m->marks[m->len] = (dw_month_mark_t){.series = series};
-  return &m->marks[m->len++];
+  /* series are numbered in order of first appearance: the first item of
+   * series s comes after the first of every series before it */
+  uint32_t i = 0;
+  for (uint16_t series = 0; series < fresh->series_len; series++) {
+    while (fresh->items[i].series != series)
+      i++;
+    uint32_t key = cache_series_key(fresh, &fresh->items[i]);
+    const dw_month_mark_t *old = months_find(m, key);
+    marks[series] = old ? *old : (dw_month_mark_t){.key = key};
+  }
+  free(m->marks);
+  m->marks = marks;
+  m->len = fresh->series_len;
+  return 0;
+}
+
+dw_month_mark_t *dw_months_at(dw_months_t *m, uint16_t series) {
+  return series < m->len ? &m->marks[series] : NULL;
+}
+
+bool dw_months_pending(const dw_months_t *m, const dw_cache_t *c) {
+  for (uint32_t i = 0; i < c->len; i++) {
+    const struct dw_cache_item *it = &c->items[i];
+    if (it->latest && it->series < m->len &&
+        it->month > m->marks[it->series].month)
+      return true;
+  }
+  return false;
 }
 
 void dw_months_clear(dw_months_t *m) {

@@ -54,6 +54,7 @@ static const dw_option_t account_options[] = {
     {"ClientKey", DW_OPT_STRING, ACCOUNT(client_key), 1, PATH_MAX},
     {"AllowInsecureHTTP", DW_OPT_BOOL, ACCOUNT(allow_insecure_http), 0, 0},
     {"MonthlyHistory", DW_OPT_BOOL, ACCOUNT(monthly_history), 0, 0},
+    {"RepeatCached", DW_OPT_BOOL, ACCOUNT(repeat_cached), 0, 0},
     {"Resources", DW_OPT_RESOURCES, ACCOUNT(resources), 0, 0},
     {"Periods", DW_OPT_PERIODS, ACCOUNT(periods), 0, 0},
     {"Path", DW_OPT_PATH, ACCOUNT(paths), 0, 0},

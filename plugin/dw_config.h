@@ -49,6 +49,7 @@ typedef struct dw_account_cfg {
   bool verify_host;
   bool allow_insecure_http;
   bool monthly_history; /* MonthlyHistory: month-stamped history values */
+  bool repeat_cached;   /* RepeatCached: every cached value every cycle */
   char *ca_cert;
   char *client_cert;
   char *client_key;

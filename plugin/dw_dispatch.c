@@ -57,20 +57,19 @@ static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
 }
 
 /* A month value goes out at its month's timestamp only when it is newer
- * than every month already dispatched for the same identifier, and at
- * most one month per identifier and cycle: twelve values of one
- * identifier at once race in writers (collectd's csv loses the first row
- * when several write threads create its file together), and a fleet's
- * backfill is spread over twelve cycles instead of one burst. */
-static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
-                          const char *type_instance) {
-  char key[2 * DATA_MAX_NAME_LEN];
-  snprintf(key, sizeof(key), "%s/%s", dw_type_name(s->type), type_instance);
-  dw_month_mark_t *mark = dw_months_mark(t->months, dw_name_hash(key));
-  if (mark == NULL)
-    return -ENOMEM;
+ * than every month already dispatched for its series, and at most one
+ * month per series and cycle: twelve values of one identifier at once
+ * race in writers (collectd's csv loses the first row when several write
+ * threads create its file together), and a fleet's backfill is spread
+ * over twelve cycles instead of one burst. */
+int dw_dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                      dw_month_mark_t *mark) {
+  if (s->month == 0 || mark == NULL)
+    return mark == NULL && s->month != 0 ? -EINVAL : 0;
   if (s->month <= mark->month || mark->sent_at == t->time)
     return 0;
+  char type_instance[DATA_MAX_NAME_LEN - sizeof("-latest")];
+  dw_dispatch_type_instance(type_instance, sizeof(type_instance), s, t->period);
   cdtime_t time = TIME_T_TO_CDTIME_T_STATIC(dw_month_start_unix(s->month));
   int status = dispatch_values(t, s, type_instance, time);
   if (status == 0) {
@@ -80,27 +79,19 @@ static int dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
   return status;
 }
 
-int dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
-                       bool latest) {
+int dw_dispatch_current(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                        bool latest) {
+  if (s->month != 0 && !latest)
+    return 0;
   /* label, period and a safe appliance name take at most 101 bytes, so
    * the "-latest" twin always fits collectd's 128. */
   char type_instance[DATA_MAX_NAME_LEN - sizeof("-latest")];
   dw_dispatch_type_instance(type_instance, sizeof(type_instance), s, t->period);
   if (s->month == 0)
     return dispatch_values(t, s, type_instance, t->time);
-
-  int status = 0;
-  if (t->monthly_history && t->months != NULL)
-    status = dispatch_month(t, s, type_instance);
-  if (latest) {
-    char latest_instance[DATA_MAX_NAME_LEN];
-    snprintf(latest_instance, sizeof(latest_instance), "%s-latest",
-             type_instance);
-    int latest_status = dispatch_values(t, s, latest_instance, t->time);
-    if (status == 0)
-      status = latest_status;
-  }
-  return status;
+  char twin[DATA_MAX_NAME_LEN];
+  snprintf(twin, sizeof(twin), "%s-latest", type_instance);
+  return dispatch_values(t, s, twin, t->time);
 }
 
 int dw_dispatch_own(const char *plugin_instance, const char *type,

@@ -9,12 +9,15 @@
  * plugin_dispatch_values(). Monthly history values go out twice:
  *
  *  - month-stamped (time = 00:00:00 UTC on the 1st of that month), each
- *    (identifier, month) once per daemon run, oldest first and one month
- *    per identifier and cycle, so collectd's cache never sees a value
- *    older than the one before ("value too old") and writers never get a
- *    burst of one identifier; off with MonthlyHistory false.
+ *    (series, month) once, oldest first and one month per series and
+ *    cycle, so collectd's cache never sees a value older than the one
+ *    before ("value too old") and writers never get a burst of one
+ *    identifier (dw_dispatch_month, with the series' mark);
  *  - the newest month of each series again as "<type_instance>-latest" at
- *    the cycle's time on every cycle, which is what RRD files can hold. */
+ *    the value's time, which is what RRD files can hold
+ *    (dw_dispatch_current).
+ * Which samples go out when (once per response, or every cycle) is the
+ * caller's choice. */
 #ifndef DW_DISPATCH_H
 #define DW_DISPATCH_H
 
@@ -27,18 +30,25 @@
 
 typedef struct dw_dispatch_target {
   const char *plugin_instance;
-  const char *period;   /* NULL for resources without one */
-  uint64_t time;        /* cdtime_t of this cycle */
-  uint64_t interval;    /* cdtime_t of the read callback */
-  bool monthly_history; /* dispatch month-stamped values */
-  dw_months_t *months;  /* of the slot; required for month samples */
+  const char *period; /* NULL for resources without one */
+  uint64_t time;      /* cdtime_t the values go out at (and the cycle's) */
+  uint64_t interval;  /* cdtime_t: how long until the next value */
 } dw_dispatch_target_t;
 
-/* Dispatches one sample; latest marks the newest month of its series.
- * 0, or a negative errno (nothing dispatched for this sample). */
+/* A current sample (month 0) at t->time, or, when latest, the newest
+ * month of a series as its "-latest" twin at t->time; other month
+ * samples send nothing. 0, or a negative errno. */
 __attribute__((warn_unused_result)) int
-dw_dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
-                   bool latest);
+dw_dispatch_current(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                    bool latest);
+
+/* A month-stamped sample at its month's timestamp, when it is newer than
+ * mark->month and its series sent none this cycle (mark->sent_at is not
+ * t->time); mark records it. Nothing for a current sample. 0, or a
+ * negative errno (-EINVAL: a month sample without a mark). */
+__attribute__((warn_unused_result)) int
+dw_dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                  dw_month_mark_t *mark);
 
 /* Builds the type_instance of s for period (or NULL) into out. */
 void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,

@@ -45,6 +45,8 @@ typedef struct dw_slot {
   uint8_t resource;    /* dw_resource_t */
   int8_t period;       /* dw_period_t, -1 for resources without one */
   uint16_t failures;   /* in a row */
+  bool unsent;         /* its cached values have not gone out yet */
+  bool months_pending; /* a history month of it has not gone out yet */
   int64_t next_due_ms; /* on the account's clock; 0: due now */
   dw_cache_t cache;    /* samples of the last good response */
   dw_months_t months;  /* months of its series already dispatched */

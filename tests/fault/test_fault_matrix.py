@@ -76,6 +76,8 @@ class Fault:
         self.retry_after = retry_after
         self.auth_notify = auth_notify
         self.oracle_fault = oracle_fault
+        # a 429 or 503 pauses the whole account, the healthy meter too
+        self.pauses = any(re.search(r"=(status:)?(429|503)", r) for r in rules)
         self.marker = marker  # a value the fault serves that must never land
 
     def rule_list(self, n=None, delay_ms=None):
@@ -97,8 +99,9 @@ def retry_after_fault(status, form):
     return Fault("retry-after-%d%s" % (status, "-date" if form == "date"
                                        else ""), [rule],
                  "%d with Retry-After as %s: the whole account pauses for "
-                 "that long (no request reaches the server), cached healthy "
-                 "values are still dispatched, FAILURE, OKAY on recovery" %
+                 "that long (no request reaches the server), the healthy "
+                 "meter's values arrive whenever the account is not paused, "
+                 "FAILURE, OKAY on recovery" %
                  (status, "an HTTP date" if form == "date" else "seconds"),
                  log=r"victim.*HTTP status %d" % status,
                  errors="rate-limit" if status == 429 else "server",
@@ -294,10 +297,16 @@ class Run:
                fl.log_tail(self.collectd.log())))
 
     def grows(self, inst, key, what):
-        """The series gains at least two rows: cycles go on."""
+        """The series gains at least two rows: cycles go on. Each value is
+        written once per fetch, so under a fault that pauses the whole
+        account the healthy meter's rows come only between the pauses
+        (at most BackoffMax each)."""
         before = self.rows(inst, key)
+        timeout = 6 * fl.INTERVAL
+        if self.fault.pauses and inst == "healthy":
+            timeout = 2 * (BACKOFF_MAX_S + 2 * fl.INTERVAL)
         check(fl.wait_until(lambda: self.rows(inst, key) >= before + 2,
-                            6 * fl.INTERVAL),
+                            timeout),
               "%s stopped growing at %d rows (%s)" % (what, before, key))
 
     def expect_log(self, pattern):

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """The request budget: a resource is fetched only when its RefreshInterval
-says so, and its cached values are still dispatched every cycle.
+says so, and its values are written once per fetch (by default) or every
+cycle (RepeatCached true).
 
 One account, five meters, all ten resources, period "yesterday" (ten slots
 per meter); RefreshInterval 0 (every cycle) for consumption and 3600 s for
-the nine others; collectd Interval 1 for about five cycles. The simulator's
-per-path counters must show the first cycle fetching all 50 slots and every
-later cycle only the five consumption slots, with one token request; and
-csv must hold the values of the resources not refetched in every cycle."""
+the nine others; collectd Interval 1 for about five cycles, once in each
+mode. The simulator's per-path counters must show the first cycle fetching
+all 50 slots and every later cycle only the five consumption slots, with
+one token request; csv must hold the refetched value every cycle, and the
+values not refetched once (default) or in every cycle (RepeatCached)."""
 
 import os
 import sys
@@ -30,8 +32,9 @@ def path(meter, resource):
     return p + "/yesterday" if resource in lib.WITH_PERIOD else p
 
 
-def main():
-    options = ['Periods "yesterday"', 'RefreshInterval "consumption" 0']
+def run(repeat_cached):
+    options = ['Periods "yesterday"', 'RefreshInterval "consumption" 0',
+               "RepeatCached %s" % ("true" if repeat_cached else "false")]
     options += ['RefreshInterval "%s" 3600' % r for r in lib.RESOURCES
                 if r != "consumption"]
     with lib.Workdir() as workdir:
@@ -73,9 +76,10 @@ def main():
             if stats["token_requests"] != 1:
                 fail("%d token requests, want 1" % stats["token_requests"])
 
-            # Every cycle dispatches every slot: the refetched one and the
-            # cached ones carry the same cycle timestamps. The last cycle's
-            # values may be lost when collectd stops its write threads.
+            # The refetched slot goes out every cycle; the cached ones once
+            # (at the first cycle's time), or with RepeatCached in every
+            # cycle, at the same cycle timestamps. The last cycle's values
+            # may be lost when collectd stops its write threads.
             for m in METERS:
                 now_times = [t for t, _ in fleetlib.series(workdir, "e2e", m,
                                                            *NOW)]
@@ -84,24 +88,35 @@ def main():
                          (m, len(now_times), NOW, cycles))
                 for type_, ti in CACHED:
                     rows = fleetlib.series(workdir, "e2e", m, type_, ti)
-                    times = {t for t, _ in rows}
-                    missing = [t for t in now_times[:-1] if t not in times]
+                    times = [t for t, _ in rows]
+                    want_times = now_times[:-1] if repeat_cached else \
+                        now_times[:1]
+                    missing = [t for t in want_times if t not in times]
                     if missing:
                         fail("%s %s-%s: no value in the cycles at %s "
-                             "(fetched once, must be dispatched every cycle)"
-                             % (m, type_, ti, missing))
+                             "(fetched once, RepeatCached %s)"
+                             % (m, type_, ti, missing, repeat_cached))
+                    if not repeat_cached and len(times) != 1:
+                        fail("%s %s-%s: %d rows at %s for one fetch, want "
+                             "one" % (m, type_, ti, len(times), times))
                     if len({tuple(v) for _, v in rows}) != 1:
                         fail("%s %s-%s: cached value changed: %s" %
                              (m, type_, ti, rows))
             errors = fleetlib.plugin_complaints(daemon.log())
             if errors:
                 fail("the plugin complained:\n" + "\n".join(errors[:10]))
-            print("ok: %d cycles, %d requests (50 + 5 per later cycle), "
-                  "1 token" % (cycles, stats["requests"]))
+            print("ok: RepeatCached %s: %d cycles, %d requests (50 + 5 per "
+                  "later cycle), 1 token" % (repeat_cached, cycles,
+                                             stats["requests"]))
         finally:
             if daemon:
                 daemon.stop()
             sim.stop()
+
+
+def main():
+    run(repeat_cached=False)
+    run(repeat_cached=True)
 
 
 if __name__ == "__main__":

@@ -353,22 +353,51 @@ START_TEST(refused_credentials_log_once_and_fetch_nothing) {
 }
 END_TEST
 
-START_TEST(cached_values_go_out_until_the_refresh_is_due) {
+/* Issue 10: a response's values go out once, when it arrives, stamped
+ * with the slot's refresh interval, and not again until the next fetch. */
+START_TEST(a_value_goes_out_once_per_refresh) {
   dw_account_t *a = account("RefreshInterval \"consumption\" 3600\n"
                             "RefreshInterval \"savings\" 3600\n",
                             TWO_METERS);
   ck_assert_int_eq(cycle(a, 0), 0);
-  size_t first = meter_values_count();
   ck_assert_int_eq(atomic_load(&data_requests), 6);
+  ck_assert_uint_eq(meter_values_count(), 2 * (2 * 2 + 3));
+  const standin_value_t *v =
+      standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday");
+  ck_assert_uint_eq(v->time, cycle_time(0));
+  ck_assert_uint_eq(v->interval, (uint64_t)3600 << 30);
+  standin_reset();
+  for (int i = 1; i < 4; i++)
+    ck_assert_int_eq(cycle(a, i), 0);
+  ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
+  ck_assert_uint_eq(meter_values_count(), 0);       /* nothing again */
+  /* the self-metrics stay per cycle */
+  v = standin_find_value("m2", "digiwatt_data_age_seconds", "");
+  ck_assert_uint_eq(v->time, cycle_time(3));
+  ck_assert_uint_eq(v->interval, INTERVAL);
+  dw_account_destroy(a);
+}
+END_TEST
+
+/* RepeatCached true: the cached values go out again every cycle, at the
+ * cycle's time and the read interval, until the refresh is due. */
+START_TEST(repeat_cached_sends_every_cycle) {
+  dw_account_t *a = account("RefreshInterval \"consumption\" 3600\n"
+                            "RefreshInterval \"savings\" 3600\n"
+                            "RepeatCached true\n",
+                            TWO_METERS);
+  ck_assert_int_eq(cycle(a, 0), 0);
+  size_t first = meter_values_count();
+  ck_assert_uint_eq(first, 2 * (2 * 2 + 3));
   standin_reset();
   ck_assert_int_eq(cycle(a, 1), 0);
   ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
   ck_assert_uint_eq(meter_values_count(), first);
-  ck_assert_uint_gt(meter_values_count(), 0);
   const standin_value_t *v =
       standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday");
   ck_assert_ptr_nonnull(v);
   ck_assert_uint_eq(v->time, cycle_time(1)); /* stamped with this cycle */
+  ck_assert_uint_eq(v->interval, INTERVAL);
   dw_account_destroy(a);
 }
 END_TEST
@@ -396,13 +425,12 @@ START_TEST(retry_after_pauses_the_whole_account) {
   int after_first = atomic_load(&data_requests);
   ck_assert(standin_log_contains("Retry-After 30 s"));
   ck_assert(standin_log_contains("slow down"));
-  /* within the 30 s nothing is requested, for any meter; m2's cached
-   * values still go out */
+  /* within the 30 s nothing is requested, for any meter, and nothing is
+   * sent again (m2's values went out when they came) */
   standin_reset();
   ck_assert_int_eq(cycle(a, 1), 0);
   ck_assert_int_eq(atomic_load(&data_requests), after_first);
-  ck_assert_ptr_nonnull(
-      standin_find_value("m2", "digiwatt_energy_kwh", "consumption-yesterday"));
+  ck_assert_uint_eq(meter_values_count(), 0);
   const standin_value_t *v =
       standin_find_value("account-a", "digiwatt_errors", "rate-limit");
   ck_assert_ptr_nonnull(v);
@@ -705,7 +733,8 @@ int main(void) {
   tcase_add_test(tc, a_revoked_token_is_renewed_once_and_the_request_retried);
   tcase_add_test(tc, a_persistent_401_renews_once_then_backs_off);
   tcase_add_test(tc, refused_credentials_log_once_and_fetch_nothing);
-  tcase_add_test(tc, cached_values_go_out_until_the_refresh_is_due);
+  tcase_add_test(tc, a_value_goes_out_once_per_refresh);
+  tcase_add_test(tc, repeat_cached_sends_every_cycle);
   tcase_add_test(tc, a_cycle_ends_by_its_deadline);
   tcase_add_test(tc, retry_after_pauses_the_whole_account);
   tcase_add_test(tc, refused_credentials_back_off_and_notify_once);

@@ -15,13 +15,21 @@
 static void setup(void) { standin_reset(); }
 static void teardown(void) { standin_reset(); }
 
-static dw_dispatch_target_t target(const char *period, dw_months_t *memory) {
+static dw_dispatch_target_t target(const char *period) {
   return (dw_dispatch_target_t){.plugin_instance = "home",
                                 .period = period,
                                 .time = NOW,
-                                .interval = INTERVAL,
-                                .monthly_history = true,
-                                .months = memory};
+                                .interval = INTERVAL};
+}
+
+/* What a slot does with one of its samples: the current value (or the
+ * "-latest" twin), then the month against the series' mark. */
+static int dispatch_sample(const dw_dispatch_target_t *t, const dw_sample_t *s,
+                           bool latest, dw_month_mark_t *mark) {
+  int status = dw_dispatch_current(t, s, latest);
+  if (status == 0 && s->month != 0)
+    status = dw_dispatch_month(t, s, mark);
+  return status;
 }
 
 static const struct {
@@ -61,8 +69,8 @@ START_TEST(current_value_carries_the_identifier) {
                    .label = DW_LABEL_COSTS,
                    .values_len = 1,
                    .values = {29.63}};
-  dw_dispatch_target_t t = target("this-month", NULL);
-  ck_assert_int_eq(dw_dispatch_sample(&t, &s, false), 0);
+  dw_dispatch_target_t t = target("this-month");
+  ck_assert_int_eq(dw_dispatch_current(&t, &s, false), 0);
   ck_assert_uint_eq(standin_values_count(), 1);
   const standin_value_t *v = standin_value_at(0);
   ck_assert_str_eq(v->plugin, "digiwatt");
@@ -81,8 +89,8 @@ START_TEST(performance_is_one_value_list_of_three) {
                    .label = DW_LABEL_PERFORMANCE,
                    .values_len = 3,
                    .values = {10, 130, NAN}};
-  dw_dispatch_target_t t = target("yesterday", NULL);
-  ck_assert_int_eq(dw_dispatch_sample(&t, &s, false), 0);
+  dw_dispatch_target_t t = target("yesterday");
+  ck_assert_int_eq(dw_dispatch_current(&t, &s, false), 0);
   const standin_value_t *v = standin_find_value(
       "home", "digiwatt_performance_kwh", "performance-yesterday");
   ck_assert_ptr_nonnull(v);
@@ -93,14 +101,15 @@ START_TEST(performance_is_one_value_list_of_three) {
 }
 END_TEST
 
-static void dispatch_history(dw_dispatch_target_t *t, int first, int last) {
+static void dispatch_history(dw_dispatch_target_t *t, int first, int last,
+                             dw_month_mark_t *mark) {
   for (int m = first; m <= last; m++) {
     dw_sample_t s = {.type = DW_TYPE_ENERGY,
                      .label = DW_LABEL_CONSUMPTION_HISTORY,
                      .month = m,
                      .values_len = 1,
                      .values = {100.0 + m % 12}};
-    ck_assert_int_eq(dw_dispatch_sample(t, &s, m == last), 0);
+    ck_assert_int_eq(dispatch_sample(t, &s, m == last, mark), 0);
   }
 }
 
@@ -112,14 +121,14 @@ static size_t count_type_instance(const char *ti) {
 }
 
 START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
-  dw_months_t memory = {0};
-  dw_dispatch_target_t t = target(NULL, &memory);
+  dw_month_mark_t mark = {0};
+  dw_dispatch_target_t t = target(NULL);
 
   /* twelve cycles backfill twelve months, oldest first, one per cycle */
   for (int cycle = 0; cycle < 12; cycle++) {
     standin_reset();
     t.time = NOW + (uint64_t)cycle * INTERVAL;
-    dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
+    dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10), &mark);
     ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
     ck_assert_uint_eq(count_type_instance("consumption-history-latest"), 1);
     const standin_value_t *v = standin_find_value("home", "digiwatt_energy_kwh",
@@ -132,12 +141,15 @@ START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
     ck_assert_uint_eq(latest->time, t.time);
     ck_assert_double_eq(latest->values[0], 100.0 + MONTH(2026, 10) % 12);
   }
-  ck_assert_uint_eq(standin_value_at(0)->time, (cdtime_t)1790812800 << 30);
+  ck_assert_uint_eq(
+      standin_find_value("home", "digiwatt_energy_kwh", "consumption-history")
+          ->time,
+      (cdtime_t)1790812800 << 30);
 
   /* then only "-latest": nothing older ever reaches collectd's cache */
   standin_reset();
   t.time += INTERVAL;
-  dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
+  dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10), &mark);
   ck_assert_uint_eq(standin_values_count(), 1);
   ck_assert_str_eq(standin_value_at(0)->type_instance,
                    "consumption-history-latest");
@@ -145,28 +157,19 @@ START_TEST(months_go_out_once_oldest_first_one_per_cycle) {
   /* a new month goes out alone */
   standin_reset();
   t.time += INTERVAL;
-  dispatch_history(&t, MONTH(2025, 12), MONTH(2026, 11));
+  dispatch_history(&t, MONTH(2025, 12), MONTH(2026, 11), &mark);
   ck_assert_uint_eq(count_type_instance("consumption-history"), 1);
-  ck_assert_uint_eq(standin_value_at(0)->time, (cdtime_t)1793491200 << 30);
-  dw_months_clear(&memory);
-}
-END_TEST
-
-START_TEST(monthly_history_off_leaves_only_latest) {
-  dw_months_t memory = {0};
-  dw_dispatch_target_t t = target(NULL, &memory);
-  t.monthly_history = false;
-  dispatch_history(&t, MONTH(2025, 11), MONTH(2026, 10));
-  ck_assert_uint_eq(standin_values_count(), 1);
-  ck_assert_str_eq(standin_value_at(0)->type_instance,
-                   "consumption-history-latest");
-  dw_months_clear(&memory);
+  ck_assert_uint_eq(
+      standin_find_value("home", "digiwatt_energy_kwh", "consumption-history")
+          ->time,
+      (cdtime_t)1793491200 << 30);
+  ck_assert_int_eq(mark.month, MONTH(2026, 11));
 }
 END_TEST
 
 START_TEST(series_are_remembered_apart) {
-  dw_months_t memory = {0};
-  dw_dispatch_target_t t = target(NULL, &memory);
+  dw_month_mark_t marks[2] = {{0}};
+  dw_dispatch_target_t t = target(NULL);
   const char *appliances[] = {"fridge", "standby"};
   for (int a = 0; a < 2; a++) {
     dw_sample_t s = {.type = DW_TYPE_ENERGY,
@@ -175,10 +178,16 @@ START_TEST(series_are_remembered_apart) {
                      .month = MONTH(2026, 10),
                      .values_len = 1,
                      .values = {1}};
-    ck_assert_int_eq(dw_dispatch_sample(&t, &s, false), 0);
+    ck_assert_int_eq(dispatch_sample(&t, &s, false, &marks[a]), 0);
   }
   ck_assert_uint_eq(standin_values_count(), 2);
-  dw_months_clear(&memory);
+  /* a month without its series' mark is refused, not sent */
+  dw_sample_t orphan = {.type = DW_TYPE_ENERGY,
+                        .label = DW_LABEL_YEARLY_COMPOUND,
+                        .month = MONTH(2026, 10),
+                        .values_len = 1};
+  ck_assert_int_eq(dw_dispatch_month(&t, &orphan, NULL), -EINVAL);
+  ck_assert_uint_eq(standin_values_count(), 2);
 }
 END_TEST
 
@@ -194,8 +203,8 @@ START_TEST(a_refused_dispatch_is_reported) {
   standin_set_dispatch_status(-1);
   dw_sample_t s = {
       .type = DW_TYPE_COST, .label = DW_LABEL_SAVINGS, .values_len = 1};
-  dw_dispatch_target_t t = target(NULL, NULL);
-  ck_assert_int_ne(dw_dispatch_sample(&t, &s, false), 0);
+  dw_dispatch_target_t t = target(NULL);
+  ck_assert_int_ne(dw_dispatch_current(&t, &s, false), 0);
 }
 END_TEST
 
@@ -203,20 +212,19 @@ START_TEST(longest_identifier_fits) {
   char name[300];
   memset(name, 'x', sizeof(name) - 1);
   name[sizeof(name) - 1] = '\0';
-  dw_months_t memory = {0};
-  dw_dispatch_target_t t = target("last-seven-days", &memory);
+  dw_month_mark_t mark = {0};
+  dw_dispatch_target_t t = target("last-seven-days");
   dw_sample_t s = {.type = DW_TYPE_ENERGY,
                    .label = DW_LABEL_YEARLY_COMPOUND_TOTAL,
                    .appliance = name,
                    .month = MONTH(2026, 1),
                    .values_len = 1};
-  ck_assert_int_eq(dw_dispatch_sample(&t, &s, true), 0);
-  const standin_value_t *v = standin_value_at(1);
+  ck_assert_int_eq(dispatch_sample(&t, &s, true, &mark), 0);
+  const standin_value_t *v = standin_value_at(0);
   ck_assert_ptr_nonnull(v);
   size_t len = strlen(v->type_instance);
   ck_assert_uint_lt(len, DATA_MAX_NAME_LEN);
   ck_assert_str_eq(v->type_instance + len - 7, "-latest");
-  dw_months_clear(&memory);
 }
 END_TEST
 
@@ -229,7 +237,6 @@ int main(void) {
   tcase_add_test(tc, current_value_carries_the_identifier);
   tcase_add_test(tc, performance_is_one_value_list_of_three);
   tcase_add_test(tc, months_go_out_once_oldest_first_one_per_cycle);
-  tcase_add_test(tc, monthly_history_off_leaves_only_latest);
   tcase_add_test(tc, series_are_remembered_apart);
   tcase_add_test(tc, month_start_is_utc);
   tcase_add_test(tc, a_refused_dispatch_is_reported);

@@ -176,9 +176,10 @@ START_TEST(roster_drops_instance_clashes) {
 }
 END_TEST
 
-static int add_one(dw_cache_t *c, double v) {
+static int add_one(dw_cache_t *c, double v, int month) {
   dw_sample_t s = {.type = DW_TYPE_COST,
-                   .label = DW_LABEL_SAVINGS,
+                   .label = DW_LABEL_COSTS_HISTORY,
+                   .month = month,
                    .values_len = 1,
                    .values = {v}};
   return dw_cache_add(c, &s);
@@ -201,14 +202,14 @@ START_TEST(adopt_moves_what_was_known) {
   ck_assert_uint_eq(old.slots_len, 3);
   dw_slot_t *savings = &old.slots[1];
   ck_assert_int_eq(savings->resource, DW_RES_SAVINGS);
-  ck_assert_int_eq(add_one(&savings->cache, 42), 0);
+  ck_assert_int_eq(add_one(&savings->cache, 42, 24316), 0);
   dw_cache_seal(&savings->cache);
+  ck_assert_int_eq(dw_months_adopt(&savings->months, &savings->cache), 0);
   savings->failures = 3;
   savings->next_due_ms = 12345;
-  ck_assert_ptr_nonnull(dw_months_mark(&savings->months, 7));
   old.meters[0].last_ok_ms = 999;
   old.meters[0].health.notified = true;
-  ck_assert_int_eq(add_one(&old.slots[2].cache, 1), 0);
+  ck_assert_int_eq(add_one(&old.slots[2].cache, 1, 0), 0);
 
   dw_meter_cfg_t after_blocks[] = {
       {.id = S("new"),

@@ -3,7 +3,10 @@
 <DataDir>/<host>/digiwatt-<instance>/<type>-<type_instance>.rrd, each
 with the data sources of its type in digiwatt.db (value; min, max and user
 for digiwatt_performance_kwh; GAUGE, or DERIVE for the request and error
-counters) and a 1 s step; consecutive cycles give consecutive values:
+counters) and the step of how often the value comes: 1 s (the read
+interval) for the resources fetched every cycle here (RefreshInterval 0),
+the RefreshInterval for the others (each value is written once per
+fetch, with that interval); consecutive fetches give consecutive values:
 `rrdtool fetch` shows several non-NaN steps in a row, with the values the
 simulator serves."""
 
@@ -18,6 +21,27 @@ import wlib  # noqa: E402
 lib = wlib.lib
 METER, INSTANCE = "125fd56", "home"
 PERF_DS = ["min", "max", "user"]
+# fetched every cycle in this test; the others keep their defaults
+EVERY_CYCLE = ["consumption", "costs", "performance", "consumption-distribution",
+               "costs-history", "consumption-history"]
+# the first part of a type_instance -> its resource (longest first)
+LABELS = [("yearly-compound", "yearly-compound-consumption"),
+          ("yearly-distribution", "yearly-consumption-distribution"),
+          ("consumption-history", "consumption-history"),
+          ("costs-forecast", "costs-history"), ("costs-history", "costs-history"),
+          ("saving-potential", "savings"), ("savings", "savings"),
+          ("distribution", "consumption-distribution"),
+          ("disaggregation", "disaggregation"), ("performance", "performance"),
+          ("consumption", "consumption"), ("costs", "costs")]
+DEFAULT_REFRESH_S = {"savings": 21600, "yearly-consumption-distribution": 21600,
+                     "yearly-compound-consumption": 21600,
+                     "disaggregation": 3600}
+
+
+def want_step(ti):
+    """The step collectd gives a new RRD file: the value's interval."""
+    resource = next(r for label, r in LABELS if ti.startswith(label))
+    return 1 if resource in EVERY_CYCLE else DEFAULT_REFRESH_S[resource]
 
 
 def rrd_path(workdir, instance, type_, ti):
@@ -76,9 +100,9 @@ def check_files(workdir, now_values):
         ds, step = info(path)
         want = dict.fromkeys(PERF_DS if len(values) == 3 else ["value"],
                              "GAUGE")
-        if ds != want or step != 1:
-            lib.fail("%s: data sources %s, step %s; want %s, step 1" %
-                     (path, ds, step, want))
+        if ds != want or step != want_step(ti):
+            lib.fail("%s: data sources %s, step %s; want %s, step %d" %
+                     (path, ds, step, want, want_step(ti)))
     return len(now_values)
 
 
@@ -128,7 +152,8 @@ def main():
         sim = lib.Simulator(workdir)
         try:
             block = wlib.digiwatt_block(sim, [("main", [
-                'RefreshInterval "costs" 0'], [(METER, INSTANCE)])])
+                'RefreshInterval "%s" 0' % r for r in EVERY_CYCLE],
+                [(METER, INSTANCE)])])
             conf = lib.collectd_config(workdir, block, writers=("rrdtool",))
             lib.run_collectd(conf, seconds=7.5)
             bad = wlib.complaints(wlib.collectd_log(workdir),

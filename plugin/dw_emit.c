@@ -1,0 +1,83 @@
+/* dw_emit.c - which of a slot's samples go out, and when (see dw_emit.h).
+ */
+#include "dw_emit.h"
+#include "dw_dispatch.h"
+#include "dw_log.h"
+
+#define MS_TO_CDTIME(ms)                                                       \
+  ((((uint64_t)(ms) / 1000) << 30) | ((((uint64_t)(ms) % 1000) << 30) / 1000))
+
+uint64_t dw_emit_interval(const dw_emit_t *e, const dw_slot_t *s,
+                          uint64_t read_interval) {
+  long refresh_ms = e->refresh_ms[s->resource];
+  uint64_t refresh = refresh_ms > 0 ? MS_TO_CDTIME(refresh_ms) : 0;
+  return refresh > read_interval ? refresh : read_interval;
+}
+
+static dw_dispatch_target_t emit_target(dw_roster_t *r, const dw_slot_t *s,
+                                        uint64_t now, uint64_t interval) {
+  return (dw_dispatch_target_t){
+      .plugin_instance = dw_roster_meter(r, s)->instance,
+      .period = dw_slot_period(s),
+      .time = now,
+      .interval = interval,
+  };
+}
+
+/* Sends what the flags ask of the slot's samples; false after the first
+ * failed dispatch (logged). */
+static bool emit_slot(const dw_emit_t *e, dw_slot_t *s,
+                      const dw_dispatch_target_t *t, bool current,
+                      bool months) {
+  months = months && e->monthly_history;
+  for (uint32_t i = 0; i < s->cache.len; i++) {
+    dw_sample_t sample;
+    bool latest;
+    dw_cache_get(&s->cache, i, &sample, &latest);
+    int status = 0;
+    if (current)
+      status = dw_dispatch_current(t, &sample, latest);
+    if (status == 0 && months && sample.month != 0)
+      status = dw_dispatch_month(
+          t, &sample, dw_months_at(&s->months, dw_cache_series(&s->cache, i)));
+    if (status != 0) {
+      dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
+             e->account, t->plugin_instance);
+      return false;
+    }
+  }
+  if (current)
+    s->unsent = false;
+  s->months_pending =
+      e->monthly_history && dw_months_pending(&s->months, &s->cache);
+  return true;
+}
+
+void dw_emit_arrival(const dw_emit_t *e, dw_roster_t *r, dw_slot_t *s,
+                     uint64_t now, uint64_t read_interval) {
+  s->unsent = true;
+  if (e->repeat_cached)
+    return;
+  dw_dispatch_target_t t =
+      emit_target(r, s, now, dw_emit_interval(e, s, read_interval));
+  emit_slot(e, s, &t, true, true);
+}
+
+void dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
+                   uint64_t read_interval) {
+  for (size_t i = 0; i < r->slots_len; i++) {
+    dw_slot_t *s = &r->slots[i];
+    if (s->cache.len == 0)
+      continue;
+    if (e->repeat_cached) {
+      dw_dispatch_target_t t = emit_target(r, s, now, read_interval);
+      emit_slot(e, s, &t, true, true);
+      continue;
+    }
+    if (!s->unsent && !s->months_pending)
+      continue;
+    dw_dispatch_target_t t =
+        emit_target(r, s, now, dw_emit_interval(e, s, read_interval));
+    emit_slot(e, s, &t, s->unsent, s->unsent || s->months_pending);
+  }
+}
