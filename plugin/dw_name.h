@@ -7,9 +7,12 @@
  * (Graphite) and tags (InfluxDB), so a name keeps only [A-Za-z0-9_-]. Any
  * other byte becomes '_'. Because "Water heater" and "Water_heater" would
  * then meet, a name that had to change (or be shortened) gets "_h" and
- * eight hex digits of a hash of the original appended: two different
- * names never silently merge, and names that were already safe stay as
- * they are. */
+ * eight hex digits of a hash of the original appended. A safe name is
+ * hashed too when kept as it is it could be another name: when it ends
+ * like a hashed form ("_h" and eight lower-case hex digits) or in the
+ * "-latest" the dispatcher appends to a month series' twin. So two
+ * different names never merge (short of a 32-bit hash collision), and
+ * every other safe name stays as it is. */
 #ifndef DW_NAME_H
 #define DW_NAME_H
 
@@ -19,6 +22,10 @@
 /* Writes the safe form of text into out (size at least 16) and returns its
  * length; the result always fits, hash included, and is never empty. */
 size_t dw_name_safe(char *out, size_t out_size, const char *text);
+
+/* dw_name_safe() of text[0..len), which may hold NUL bytes (each becomes
+ * '_', and the hash covers all len bytes). */
+size_t dw_name_safe_n(char *out, size_t out_size, const char *text, size_t len);
 
 #define DW_NAME_MAX 63 /* a safe name: Instance, account names */
 
@@ -44,5 +51,8 @@ const char *dw_name_shown(char out[DW_SHOWN_SIZE], const char *text);
 
 /* 32-bit FNV-1a of text, the hash behind the suffix. */
 unsigned dw_name_hash(const char *text);
+
+/* The same of text[0..len), NUL bytes included. */
+unsigned dw_name_hash_n(const char *text, size_t len);
 
 #endif

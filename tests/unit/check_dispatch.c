@@ -1,10 +1,12 @@
 /* check_dispatch.c - the dispatcher: identifiers, month stamps, "-latest". */
 #include "dw_dispatch.h"
+#include "name_gen.h"
 #include "run_suite.h"
 #include "stand_in.h"
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +222,153 @@ START_TEST(longest_identifier_fits) {
 }
 END_TEST
 
+/* --- the property: every input gets an identifier of its own ---------- */
+
+/* The series of README's identifier table: what a sample's type and label
+ * are, and whether its type_instance takes a period, an appliance and a
+ * month (then it goes out month-stamped and as its "-latest" twin). */
+static const struct {
+  dw_type_t type;
+  dw_label_t label;
+  bool period, appliance, monthly;
+} shapes[] = {
+    {DW_TYPE_COST, DW_LABEL_COSTS, true, false, false},
+    {DW_TYPE_TREND, DW_LABEL_COSTS, true, false, false},
+    {DW_TYPE_ENERGY, DW_LABEL_CONSUMPTION, true, false, false},
+    {DW_TYPE_TREND, DW_LABEL_CONSUMPTION, true, false, false},
+    {DW_TYPE_ENERGY, DW_LABEL_DISTRIBUTION, true, true, false},
+    {DW_TYPE_SHARE, DW_LABEL_DISTRIBUTION, true, true, false},
+    {DW_TYPE_PERFORMANCE, DW_LABEL_PERFORMANCE, true, false, false},
+    {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, false, false, false},
+    {DW_TYPE_COST, DW_LABEL_SAVINGS, false, false, false},
+    {DW_TYPE_PERFORMANCE, DW_LABEL_SAVINGS, false, false, false},
+    {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, false, true, false},
+    {DW_TYPE_COST, DW_LABEL_SAVINGS, false, true, false},
+    {DW_TYPE_COST, DW_LABEL_SAVING_POTENTIAL, false, true, false},
+    {DW_TYPE_ENERGY, DW_LABEL_CONSUMPTION_HISTORY, false, false, true},
+    {DW_TYPE_COST, DW_LABEL_COSTS_FORECAST, false, false, false},
+    {DW_TYPE_COST, DW_LABEL_COSTS_HISTORY, false, false, true},
+    {DW_TYPE_ENERGY, DW_LABEL_YEARLY_DISTRIBUTION, false, true, true},
+    {DW_TYPE_ENERGY, DW_LABEL_YEARLY_COMPOUND, false, false, true},
+    {DW_TYPE_ENERGY, DW_LABEL_YEARLY_COMPOUND_TOTAL, false, false, true},
+    {DW_TYPE_ENERGY, DW_LABEL_DISAGGREGATION, true, true, false},
+    {DW_TYPE_COST, DW_LABEL_DISAGGREGATION, true, true, false},
+};
+#define N_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+static const char *const periods[] = {"yesterday",  "last-seven-days",
+                                      "this-week",  "last-week",
+                                      "this-month", "last-month"};
+#define N_PERIODS (sizeof(periods) / sizeof(periods[0]))
+#define PROPERTY_MONTHS 2 /* two months of each month series */
+
+/* One dispatched value: its identifier and time, and the input it came
+ * from (shape, period, name, month; month -1 for a "-latest" twin). */
+typedef struct key {
+  char id[160];
+  unsigned shape, period, name;
+  int month;
+} id_key_t;
+
+typedef struct keys {
+  id_key_t *at;
+  size_t len, cap;
+} keys_t;
+
+static void keys_add(keys_t *k, const id_key_t *key) {
+  if (k->len == k->cap) {
+    k->cap = k->cap ? 2 * k->cap : 4096;
+    k->at = realloc(k->at, k->cap * sizeof(*k->at));
+    ck_assert_ptr_nonnull(k->at);
+  }
+  k->at[k->len++] = *key;
+}
+
+/* type/type_instance@time of one sample, as collectd would key it. */
+static void add_value(keys_t *k, unsigned shape, unsigned period, unsigned name,
+                      const char *appliance) {
+  dw_sample_t s = {.type = shapes[shape].type,
+                   .label = shapes[shape].label,
+                   .appliance = appliance,
+                   .values_len = 1};
+  char ti[DATA_MAX_NAME_LEN];
+  dw_dispatch_type_instance(ti, sizeof(ti), &s,
+                            shapes[shape].period ? periods[period] : NULL);
+  id_key_t key = {.shape = shape, .period = period, .name = name, .month = 0};
+  if (!shapes[shape].monthly) {
+    snprintf(key.id, sizeof(key.id), "%s/%s@now", dw_type_name(s.type), ti);
+    keys_add(k, &key);
+    return;
+  }
+  for (int m = 0; m < PROPERTY_MONTHS; m++) {
+    key.month = MONTH(2026, 1) + m;
+    snprintf(key.id, sizeof(key.id), "%s/%s@%lld", dw_type_name(s.type), ti,
+             (long long)dw_month_start_unix(key.month));
+    keys_add(k, &key);
+  }
+  key.month = -1;
+  snprintf(key.id, sizeof(key.id), "%s/%s-latest@now", dw_type_name(s.type),
+           ti);
+  keys_add(k, &key);
+}
+
+static void add_series(keys_t *k, const char *const *appliances, size_t n) {
+  for (unsigned sh = 0; sh < N_SHAPES; sh++)
+    for (unsigned p = 0; p < (shapes[sh].period ? N_PERIODS : 1); p++)
+      for (unsigned a = 0; a < (shapes[sh].appliance ? n : 1); a++)
+        add_value(k, sh, p, a, shapes[sh].appliance ? appliances[a] : NULL);
+}
+
+static int by_id(const void *x, const void *y) {
+  return strcmp(((const id_key_t *)x)->id, ((const id_key_t *)y)->id);
+}
+
+/* Fails when two different inputs share an identifier and time. */
+static void check_unique(keys_t *k, const char *const *appliances) {
+  qsort(k->at, k->len, sizeof(*k->at), by_id);
+  for (size_t i = 1; i < k->len; i++) {
+    const id_key_t *a = &k->at[i - 1], *b = &k->at[i];
+    if (strcmp(a->id, b->id) != 0)
+      continue;
+    char x[DW_SHOWN_SIZE], y[DW_SHOWN_SIZE];
+    ck_abort_msg(
+        "%s twice: appliance \"%s\" (month %d) and \"%s\" (month %d)", a->id,
+        dw_name_shown(x, shapes[a->shape].appliance ? appliances[a->name]
+                                                    : "(none)"),
+        a->month,
+        dw_name_shown(y, shapes[b->shape].appliance ? appliances[b->name]
+                                                    : "(none)"),
+        b->month);
+  }
+}
+
+/* The names as a decoder hands them on. */
+static const char **carried_names(const gen_name_t *names, size_t n,
+                                  size_t *out_n) {
+  const char **out = calloc(n, sizeof(*out));
+  ck_assert_ptr_nonnull(out);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (names[i].len > 0 && memchr(names[i].text, '\0', names[i].len) == NULL)
+      out[k++] = names[i].text;
+  *out_n = k;
+  return out;
+}
+
+START_TEST(identifiers_are_injective) {
+  size_t n, carried_n;
+  gen_name_t *names = gen_names(1000, 0x2545f4914f6cdd1dull, &n);
+  const char **carried = carried_names(names, n, &carried_n);
+  ck_assert_uint_gt(carried_n, 1000);
+  keys_t k = {0};
+  add_series(&k, carried, carried_n);
+  check_unique(&k, carried);
+  free(k.at);
+  free(carried);
+  free(names);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dispatch");
   TCase *tc = tcase_create("dispatch");
@@ -234,6 +383,7 @@ int main(void) {
   tcase_add_test(tc, month_start_is_utc);
   tcase_add_test(tc, a_refused_dispatch_is_reported);
   tcase_add_test(tc, longest_identifier_fits);
+  tcase_add_test(tc, identifiers_are_injective);
   suite_add_tcase(s, tc);
   return standin_run_suite(s);
 }
