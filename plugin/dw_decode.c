@@ -97,14 +97,17 @@ static int walk_performance(dw_walk_t *w, const dw_json_t *root) {
 
 /* An appliance member of savings; energy there is in Wh. */
 static int savings_appliance(dw_walk_t *w, const dw_json_t *obj) {
-  if (obj->key[0] == '\0')
+  const char *name;
+  if (obj->key->whole_len == 0)
     return dw_walk_fail(w, "the appliance name is empty");
-  const dw_series_t energy = {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, obj->key};
-  const dw_series_t cost = {DW_TYPE_COST, DW_LABEL_SAVINGS, obj->key};
-  const dw_series_t potential = {DW_TYPE_COST, DW_LABEL_SAVING_POTENTIAL,
-                                 obj->key};
-  int rc = dw_walk_add_member(w, obj, "estimatedConsumption", false, &energy, 0,
-                              WH_PER_KWH);
+  int rc = dw_walk_name(w, obj->key, &name);
+  if (rc != 0)
+    return rc;
+  const dw_series_t energy = {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, name};
+  const dw_series_t cost = {DW_TYPE_COST, DW_LABEL_SAVINGS, name};
+  const dw_series_t potential = {DW_TYPE_COST, DW_LABEL_SAVING_POTENTIAL, name};
+  rc = dw_walk_add_member(w, obj, "estimatedConsumption", false, &energy, 0,
+                          WH_PER_KWH);
   if (rc == 0)
     rc = dw_walk_add_member(w, obj, "estimatedCost", false, &cost, 0, 1);
   if (rc == 0)
@@ -112,13 +115,22 @@ static int savings_appliance(dw_walk_t *w, const dw_json_t *obj) {
   return rc;
 }
 
+/* True when no member after the i-th of obj has the same key. */
+static bool last_of_its_key(const dw_json_t *obj, size_t i) {
+  const dw_json_str_t *key = obj->u.children.items[i]->key;
+  for (size_t j = i + 1; j < obj->u.children.len; j++)
+    if (dw_json_str_equal(obj->u.children.items[j]->key, key))
+      return false;
+  return true;
+}
+
 /* Every object member but "performance" is an appliance named by its key;
  * of repeated keys only the last counts, as with dw_json_get(). */
 static int savings_appliances(dw_walk_t *w, const dw_json_t *root) {
   for (size_t i = 0; i < root->u.children.len; i++) {
     const dw_json_t *m = root->u.children.items[i];
-    if (m->type != DW_JSON_OBJECT || strcmp(m->key, "performance") == 0 ||
-        dw_json_get(root, m->key) != m)
+    if (m->type != DW_JSON_OBJECT || dw_json_str_is(m->key, "performance") ||
+        !last_of_its_key(root, i))
       continue;
     size_t old_len = dw_walk_path_push(w, "member %zu", i);
     int rc = savings_appliance(w, m);
@@ -300,7 +312,7 @@ int dw_dec_finish(dw_dec_t *d, dw_sample_sink_t sink, void *ud) {
     rc = dw_walk_check_duplicates(&w);
   if (rc == 0)
     rc = dw_walk_emit(&w, sink, ud);
-  free(w.recs);
+  dw_walk_free(&w);
   return rc;
 }
 

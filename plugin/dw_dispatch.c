@@ -16,7 +16,7 @@ void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
                                const char *period) {
   char appliance[64] = "";
   if (s->appliance != NULL)
-    dw_name_safe(appliance, sizeof(appliance), s->appliance);
+    dw_name_safe_carried(appliance, sizeof(appliance), s->appliance);
   snprintf(out, out_size, "%s%s%s%s%s", dw_label_name(s->label),
            period ? "-" : "", period ? period : "", s->appliance ? "-" : "",
            appliance);

@@ -122,6 +122,48 @@ size_t dw_name_safe(char *out, size_t out_size, const char *text) {
   return dw_name_safe_n(out, out_size, text, text != NULL ? strlen(text) : 0);
 }
 
+#define DIGEST_MARK '\xff'
+#define DIGEST_HEX 8
+
+const char *dw_name_digest(char out[DW_NAME_DIGEST_SIZE], const char *text,
+                           size_t len, unsigned hash) {
+  /* the hashed form never shows more of a name than this */
+  size_t keep =
+      len < NAME_MAX_LEN - SUFFIX_LEN ? len : NAME_MAX_LEN - SUFFIX_LEN;
+  out[0] = DIGEST_MARK;
+  snprintf(out + 1, DIGEST_HEX + 1, "%08x", hash);
+  for (size_t i = 0; i < keep; i++) {
+    unsigned char c = (unsigned char)text[i];
+    out[1 + DIGEST_HEX + i] = is_safe_byte(c) ? (char)c : '_';
+  }
+  out[1 + DIGEST_HEX + keep] = '\0';
+  return out;
+}
+
+/* The hash a digest carries; false when carried is no digest. */
+static bool digest_hash(const char *carried, unsigned *hash) {
+  if (carried[0] != DIGEST_MARK)
+    return false;
+  unsigned h = 0;
+  for (size_t i = 1; i <= DIGEST_HEX; i++) {
+    unsigned char c = (unsigned char)carried[i];
+    if (!is_lower_hex(c))
+      return false;
+    h = h * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  *hash = h;
+  return true;
+}
+
+size_t dw_name_safe_carried(char *out, size_t out_size, const char *carried) {
+  unsigned hash;
+  if (out == NULL || out_size == 0 || carried == NULL ||
+      !digest_hash(carried, &hash))
+    return dw_name_safe(out, out_size, carried);
+  const char *prefix = carried + 1 + DIGEST_HEX;
+  return write_hashed(out, name_limit(out_size), prefix, strlen(prefix), hash);
+}
+
 bool dw_name_is_safe(const char *text, size_t len) {
   if (len == 0 || len > DW_NAME_MAX)
     return false;

@@ -27,6 +27,25 @@ size_t dw_name_safe(char *out, size_t out_size, const char *text);
  * '_', and the hash covers all len bytes). */
 size_t dw_name_safe_n(char *out, size_t out_size, const char *text, size_t len);
 
+/* A name on its way from a decoder to the dispatcher travels in a C string
+ * (a sample's appliance, the slot's cache): as itself when it is one (no
+ * NUL byte, not cut by the decoder's string limit), else as its digest:
+ * the byte 0xff, eight hex digits of the hash of the whole name, and the
+ * name's first bytes in their safe form. 0xff never occurs in UTF-8, which
+ * every JSON string is, so no name a decoder passes on as itself is ever
+ * read as a digest. */
+#define DW_NAME_DIGEST_SIZE 64
+
+/* The digest of a name whose first len bytes are text (NUL bytes allowed)
+ * and whose whole has hash (dw_name_hash_n of all of it); returns out. */
+const char *dw_name_digest(char out[DW_NAME_DIGEST_SIZE], const char *text,
+                           size_t len, unsigned hash);
+
+/* dw_name_safe() of a name as it travels: of the name itself, or for a
+ * digest the hashed form the whole name has. A name that holds a NUL byte
+ * needs the hash anyway; one that was cut is hashed whatever its bytes. */
+size_t dw_name_safe_carried(char *out, size_t out_size, const char *carried);
+
 #define DW_NAME_MAX 63 /* a safe name: Instance, account names */
 
 /* True when text[0..len) is 1..DW_NAME_MAX bytes of [A-Za-z0-9_-], the

@@ -3,6 +3,7 @@
  * Error messages name where the problem is ("entry 3: member 'value'") and
  * what was found ("a string"), never a value from the body. */
 #include "dw_walk.h"
+#include "dw_name.h"
 
 #include <errno.h>
 #include <math.h>
@@ -98,6 +99,8 @@ int dw_walk_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
     return required ? dw_walk_fail(w, "member '%s' is missing", key) : 0;
   if (m->type == DW_JSON_NULL)
     return 0;
+  if (m->type == DW_JSON_NUMBER && !isfinite(m->u.number))
+    return dw_walk_fail(w, "member '%s' is out of the range of a double", key);
   if (m->type != want) {
     char what[64];
     snprintf(what, sizeof(what), "member '%s'", key);
@@ -163,6 +166,27 @@ int dw_walk_add_triple(dw_walk_t *w, const dw_json_t *obj, dw_label_t label) {
   return present > 0 ? add_sample(w, &s) : 0;
 }
 
+int dw_walk_name(dw_walk_t *w, const dw_json_str_t *s, const char **out) {
+  if (dw_json_str_plain(s)) {
+    *out = s->bytes;
+    return 0;
+  }
+  if (w->digests_len == w->digests_cap) {
+    size_t cap = w->digests_cap == 0 ? 4 : w->digests_cap * 2;
+    char **digests = realloc(w->digests, cap * sizeof(*digests));
+    if (digests == NULL)
+      return dw_walk_error_set(w->err, -ENOMEM, "out of memory");
+    w->digests = digests;
+    w->digests_cap = cap;
+  }
+  char *digest = malloc(DW_NAME_DIGEST_SIZE);
+  if (digest == NULL)
+    return dw_walk_error_set(w->err, -ENOMEM, "out of memory");
+  w->digests[w->digests_len++] = digest;
+  *out = dw_name_digest(digest, s->bytes, s->len, s->hash);
+  return 0;
+}
+
 /* The entry's appliance, or NULL when it is null (skip the entry). */
 int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
                          const char **out) {
@@ -171,10 +195,9 @@ int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
   *out = NULL;
   if (rc != 0 || m == NULL)
     return rc;
-  if (m->u.string[0] == '\0')
+  if (m->u.string->whole_len == 0)
     return dw_walk_fail(w, "member 'appliance' is empty");
-  *out = m->u.string;
-  return 0;
+  return dw_walk_name(w, m->u.string, out);
 }
 
 /* The entry's month, or 0 when it is null or optional and absent. */
@@ -185,7 +208,8 @@ int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
   *out = 0;
   if (rc != 0 || m == NULL)
     return rc;
-  if (dw_walk_parse_month(m->u.string, out) != 0)
+  if (!dw_json_str_plain(m->u.string) ||
+      dw_walk_parse_month(m->u.string->bytes, out) != 0)
     return dw_walk_fail(w, "member 'month' is not a YYYY-MM month");
   return 0;
 }
@@ -303,6 +327,16 @@ int dw_walk_emit(dw_walk_t *w, dw_sample_sink_t sink, void *ud) {
                                rc);
   }
   return 0;
+}
+
+void dw_walk_free(dw_walk_t *w) {
+  for (size_t i = 0; i < w->digests_len; i++)
+    free(w->digests[i]);
+  free(w->digests);
+  free(w->recs);
+  w->digests = NULL;
+  w->recs = NULL;
+  w->digests_len = w->digests_cap = w->len = w->cap = 0;
 }
 
 static int two_digits(const char *s) {

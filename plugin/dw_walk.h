@@ -1,7 +1,9 @@
 /* dw_walk.h - walking a parsed JSON tree into sample records.
- * Owns: the records a decoder collects, the path that error messages
- * name, and the checks every resource's shape shares (members, entries,
- * months, duplicates). May call: dw_json, dw_sample.
+ * Owns: the records a decoder collects, the digests of the names among
+ * them, the path that error messages name, and the checks every
+ * resource's shape shares (members, entries, months, duplicates).
+ * May call: dw_json, dw_sample, dw_name (names that cannot travel as they
+ * are).
  *
  * The toolkit of dw_decode: each resource's walker (in dw_decode.c) is a
  * few calls to these. A walk collects every sample first, so a response
@@ -39,6 +41,9 @@ typedef struct dw_walk {
   dw_walk_rec_t *recs;
   size_t len;
   size_t cap;
+  char **digests; /* of the names in recs that are no C string as sent */
+  size_t digests_len;
+  size_t digests_cap;
   size_t pos_depth;
   size_t pos[DW_WALK_MAX_POS_DEPTH];
   size_t path_len;
@@ -84,9 +89,14 @@ int dw_walk_add_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
  * and all three null means no sample. */
 int dw_walk_add_triple(dw_walk_t *w, const dw_json_t *obj, dw_label_t label);
 
-/* The entry's appliance, or NULL when it is null (skip the entry). */
+/* The entry's appliance, or NULL when it is null (skip the entry); as
+ * dw_walk_name() hands it on. */
 int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
                          const char **out);
+
+/* The name s as a sample carries it (see dw_name.h): s's own bytes when
+ * they are a C string as sent, else a digest the walk owns. */
+int dw_walk_name(dw_walk_t *w, const dw_json_str_t *s, const char **out);
 
 /* The entry's month, or 0 when it is null or optional and absent. */
 int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
@@ -107,6 +117,9 @@ int dw_walk_check_duplicates(dw_walk_t *w);
 
 /* Hands every record to sink, in collection order. */
 int dw_walk_emit(dw_walk_t *w, dw_sample_sink_t sink, void *ud);
+
+/* Frees the records and digests (not w itself). */
+void dw_walk_free(dw_walk_t *w);
 
 /* Parses "YYYY-MM" into year * 12 + (month - 1); -EINVAL when malformed. */
 __attribute__((warn_unused_result)) int dw_walk_parse_month(const char *text,

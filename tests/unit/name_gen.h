@@ -19,7 +19,7 @@
 #define GEN_MAX_LEN 240
 
 typedef struct gen_name {
-  char text[GEN_MAX_LEN + 16]; /* NUL bytes may occur within len */
+  char text[GEN_MAX_LEN + 16]; /* room for "-latest"; NUL bytes may occur */
   size_t len;
   char safe[64]; /* for the caller's use */
 } gen_name_t;
@@ -67,11 +67,17 @@ static const struct {
 };
 
 static inline void gen_append(gen_name_t *g, const char *s, size_t n) {
-  if (g->len + n > GEN_MAX_LEN)
-    n = GEN_MAX_LEN - g->len;
+  ck_assert_uint_lt(g->len + n, sizeof(g->text));
   memcpy(g->text + g->len, s, n);
   g->len += n;
   g->text[g->len] = '\0';
+}
+
+/* Appends a whole piece, or nothing past GEN_MAX_LEN: a name stays valid
+ * UTF-8, as every JSON string is. */
+static inline void gen_piece(gen_name_t *g, const char *s, size_t n) {
+  if (g->len + n <= GEN_MAX_LEN)
+    gen_append(g, s, n);
 }
 
 static inline void gen_one(gen_name_t *g, uint64_t *state) {
@@ -80,13 +86,13 @@ static inline void gen_one(gen_name_t *g, uint64_t *state) {
   if (r % 8 == 0) { /* long: past the 63-byte limit, differing late */
     size_t n = 50 + (size_t)(r >> 8) % 180;
     for (size_t i = 0; i < n; i++)
-      gen_append(g, "abcxyz_-" + (gen_next(state) % 8), 1);
+      gen_piece(g, "abcxyz_-" + (gen_next(state) % 8), 1);
     return;
   }
   size_t count = 1 + (size_t)(r >> 8) % 8;
   for (size_t i = 0; i < count; i++) {
     size_t p = gen_next(state) % (sizeof(gen_pieces) / sizeof(gen_pieces[0]));
-    gen_append(g, gen_pieces[p].bytes, gen_pieces[p].len);
+    gen_piece(g, gen_pieces[p].bytes, gen_pieces[p].len);
   }
 }
 
