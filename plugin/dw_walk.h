@@ -21,6 +21,16 @@
 #define DW_WALK_PATH_BYTES 96
 #define DW_WALK_MAX_POS_DEPTH 2
 
+/* An entry function's answer (and dw_walk_member's, deeper than the
+ * document's own object): this entry is skipped, with a note. */
+#define DW_WALK_SKIP 1
+
+/* What a walk left out, for one warning: the first note and a count. */
+typedef struct dw_walk_notes {
+  size_t count;
+  char first[DW_WALK_ERROR_BYTES];
+} dw_walk_notes_t;
+
 /* The first error of a decoder, prefixed with the resource's slug. */
 typedef struct dw_walk_error {
   int code; /* 0 while nothing went wrong, else a negative errno */
@@ -38,6 +48,7 @@ typedef struct dw_walk_rec {
 
 typedef struct dw_walk {
   dw_walk_error_t *err;
+  dw_walk_notes_t *notes;
   dw_walk_rec_t *recs;
   size_t len;
   size_t cap;
@@ -68,25 +79,40 @@ int dw_walk_error_set(dw_walk_error_t *e, int code, const char *format, ...)
 int dw_walk_fail(dw_walk_t *w, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Notes a part of the response left out, at the current path (never
+ * quoting the body: say where, and what kind of thing was found). */
+void dw_walk_warn(dw_walk_t *w, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Appends a segment to the path; returns the length to restore. */
 size_t dw_walk_path_push(dw_walk_t *w, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 void dw_walk_path_pop(dw_walk_t *w, size_t old_len);
 
-/* The member key of obj when it has type want; *out is NULL when the
- * member is null or absent (an error only when it is required). */
+/* The member key of obj when it has type want; *out is NULL when it is
+ * null, optional and absent, or optional of another type (left out with a
+ * note). A required member that is absent or of another type fails the
+ * response in the document's own object (-EINVAL) and skips what holds it
+ * deeper (DW_WALK_SKIP, with a note). */
 int dw_walk_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
                    dw_json_type_t want, bool required, const dw_json_t **out);
 
+/* A number member into *out: a JSON number or a string that is all a
+ * number. *present is false when it is null or optional and absent, and
+ * when it holds anything else or a number out of the range of a double
+ * (left out with a note); absent and required as dw_walk_member(). */
+int dw_walk_number(dw_walk_t *w, const dw_json_t *obj, const char *key,
+                   bool required, double *out, bool *present);
+
 /* One sample from the number member key of obj, divided by divisor (1000
- * turns Wh into kWh); nothing when the member is null or optional and
- * absent. */
+ * turns Wh into kWh); nothing when the member is null, optional and
+ * absent, or left out. */
 int dw_walk_add_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
                        bool required, const dw_series_t *series, int month,
                        double divisor);
 
-/* The (min, max, user) triple: each member required, a null one is NaN,
- * and all three null means no sample. */
+/* The (min, max, user) triple: each member required, one null or left out
+ * is NaN, and none present means no sample. */
 int dw_walk_add_triple(dw_walk_t *w, const dw_json_t *obj, dw_label_t label);
 
 /* The entry's appliance, or NULL when it is null (skip the entry); as
@@ -107,7 +133,8 @@ int dw_walk_expect_type(dw_walk_t *w, const dw_json_t *node,
                         dw_json_type_t want);
 
 /* Calls fn for every object entry of array in order; null entries are
- * skipped, any other non-object is an error. */
+ * skipped, any other non-object is skipped with a note, and so is an
+ * entry fn answers DW_WALK_SKIP (with the samples it had added). */
 int dw_walk_each_entry(dw_walk_t *w, const dw_json_t *array,
                        dw_walk_entry_fn fn, const dw_series_t *series);
 
