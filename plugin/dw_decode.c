@@ -25,6 +25,7 @@ struct dw_dec {
   dw_walk_error_t err;
   dw_walk_notes_t notes;
   char warning[WARNING_BYTES]; /* the notes' summary, after finish */
+  int max_month;
 };
 
 /* {value, previousPeriodValueTrend} of costs and consumption. */
@@ -282,6 +283,7 @@ dw_dec_t *dw_dec_create(dw_resource_t r, const dw_json_limits_t *limits) {
   if (d == NULL)
     return NULL;
   d->resource = r;
+  d->max_month = DW_WALK_MONTH_MAX;
   d->err.prefix = dw_resource_info(r)->slug;
   d->json = dw_json_parser_create(limits);
   if (d->json == NULL) {
@@ -328,7 +330,7 @@ int dw_dec_finish(dw_dec_t *d, dw_sample_sink_t sink, void *ud) {
   int rc = dw_json_parser_finish(d->json);
   if (rc != 0)
     return dw_walk_error_set(&d->err, rc, "%s", dw_json_parser_error(d->json));
-  dw_walk_t w = {.err = &d->err, .notes = &d->notes};
+  dw_walk_t w = {.err = &d->err, .notes = &d->notes, .max_month = d->max_month};
   rc = walkers[d->resource](&w, dw_json_parser_root(d->json));
   if (rc > 0) /* a skip is answered where entries are walked, never here */
     rc = dw_walk_fail(&w, "internal error: the document was skipped");
@@ -344,6 +346,10 @@ int dw_dec_finish(dw_dec_t *d, dw_sample_sink_t sink, void *ud) {
 
 const char *dw_dec_error(const dw_dec_t *d) {
   return d != NULL && d->err.code != 0 ? d->err.text : NULL;
+}
+
+void dw_dec_set_max_month(dw_dec_t *d, int max_month) {
+  d->max_month = max_month < DW_WALK_MONTH_MAX ? max_month : DW_WALK_MONTH_MAX;
 }
 
 const char *dw_dec_warning(const dw_dec_t *d) {

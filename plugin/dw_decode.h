@@ -11,10 +11,10 @@
  *    range of a double) is left out, as if null; a number sent as a
  *    string ("73.61") is that number;
  *  - an entry: an array entry that is no object, or whose appliance or
- *    month is missing, of the wrong type, empty or no month, or lacks a
- *    required member, is skipped; so is a savings appliance without a
- *    name, and a nested object (savings' performance, the costs-history
- *    forecast) that is not what it should be;
+ *    month is missing, of the wrong type, empty or no month (or a month
+ *    outside 2000-01..max_month), or lacks a required member, is skipped; so is
+ * a savings appliance without a name, and a nested object (savings'
+ * performance, the costs-history forecast) that is not what it should be;
  *  - the response fails on broken JSON, a limit crossed, a document of
  *    the wrong type, a required member of the document's own object
  *    missing (or a required array of the wrong type), or two values with
@@ -40,6 +40,11 @@ dw_dec_t *dw_dec_create(dw_resource_t r, const dw_json_limits_t *limits);
 
 /* Frees the decoder; accepts NULL. */
 void dw_dec_destroy(dw_dec_t *d);
+
+/* Months are taken from 2000-01 to max_month (year * 12 + month - 1; the
+ * caller's next month, from its cycle's time: a decoder reads no clock);
+ * others skip their entry with a note. Without a call, up to 9999-12. */
+void dw_dec_set_max_month(dw_dec_t *d, int max_month);
 
 /* Feeds body bytes; 0 or a negative errno (sticky, see dw_dec_error). */
 __attribute__((warn_unused_result)) int

@@ -272,6 +272,17 @@ int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
   if (!dw_json_str_plain(m->u.string) ||
       dw_walk_parse_month(m->u.string->bytes, out) != 0)
     return refuse(w, "member 'month' is not a YYYY-MM month");
+  if (*out < DW_WALK_MONTH_MIN || *out > w->max_month) {
+    /* far off months would poison the series: cdtime_t overflows past
+     * 2378, and a month never goes back, so no later one would go out */
+    char what[80];
+    snprintf(what, sizeof(what),
+             "member 'month' is outside %04d-%02d..%04d-%02d",
+             DW_WALK_MONTH_MIN / 12, DW_WALK_MONTH_MIN % 12 + 1,
+             w->max_month / 12, w->max_month % 12 + 1);
+    *out = 0;
+    return refuse(w, what);
+  }
   return 0;
 }
 

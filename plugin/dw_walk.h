@@ -21,6 +21,13 @@
 #define DW_WALK_PATH_BYTES 96
 #define DW_WALK_MAX_POS_DEPTH 2
 
+/* The first month taken: 2000-01 (year * 12 + month - 1). Earlier ones
+ * are no plausible reading, and 1970-01 would be stamped 0, which
+ * collectd replaces with "now". */
+#define DW_WALK_MONTH_MIN (2000 * 12)
+/* The last month dw_walk_parse_month() reads; the default max_month. */
+#define DW_WALK_MONTH_MAX (9999 * 12 + 11)
+
 /* An entry function's answer (and dw_walk_member's, deeper than the
  * document's own object): this entry is skipped, with a note. */
 #define DW_WALK_SKIP 1
@@ -49,6 +56,7 @@ typedef struct dw_walk_rec {
 typedef struct dw_walk {
   dw_walk_error_t *err;
   dw_walk_notes_t *notes;
+  int max_month; /* months after it are skipped (DW_WALK_MONTH_MIN..) */
   dw_walk_rec_t *recs;
   size_t len;
   size_t cap;
@@ -124,7 +132,8 @@ int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
  * they are a C string as sent, else a digest the walk owns. */
 int dw_walk_name(dw_walk_t *w, const dw_json_str_t *s, const char **out);
 
-/* The entry's month, or 0 when it is null or optional and absent. */
+/* The entry's month, or 0 when it is null or optional and absent; a month
+ * outside DW_WALK_MONTH_MIN..w->max_month skips what holds it. */
 int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
                      int *out);
 

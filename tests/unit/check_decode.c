@@ -23,6 +23,9 @@
 #endif
 
 #define MAX_CHUNK_BYTES 31
+/* Fixtures are decoded as in a cycle of December 2026: months up to the
+ * next one, 2027-01, are taken. */
+#define FIXTURE_MAX_MONTH (2027 * 12 + 0)
 #define ERROR_LINE_PREFIX "error "
 #define WARNING_LINE_PREFIX "warning "
 
@@ -150,6 +153,7 @@ static void decode(dw_resource_t r, const char *body, size_t len,
   memset(run, 0, sizeof(*run));
   dw_dec_t *d = dw_dec_create(r, NULL);
   ck_assert_ptr_nonnull(d);
+  dw_dec_set_max_month(d, FIXTURE_MAX_MONTH);
   size_t step = chunk_bytes == 0 ? len : chunk_bytes;
   int rc = 0;
   for (size_t off = 0; off < len && rc == 0; off += step)
@@ -574,6 +578,41 @@ START_TEST(test_warning_api) {
 }
 END_TEST
 
+static int keep_month(void *ud, const dw_sample_t *s) {
+  *(int *)ud = s->month;
+  return 0;
+}
+
+/* The month of a one-entry history, or 0 when it was skipped. */
+static int month_taken(const char *month, int max_month, bool set) {
+  char body[80];
+  snprintf(body, sizeof(body), "[{\"month\": \"%s\", \"value\": 1}]", month);
+  dw_dec_t *d = fed(DW_RES_CONSUMPTION_HISTORY, body, NULL, 0);
+  if (set)
+    dw_dec_set_max_month(d, max_month);
+  int got = 0;
+  ck_assert_int_eq(dw_dec_finish(d, keep_month, &got), 0);
+  ck_assert_uint_eq(dw_dec_warnings(d), got == 0);
+  dw_dec_destroy(d);
+  return got;
+}
+
+/* The window is 2000-01 to the caller's max month; without one, up to the
+ * last month a YYYY-MM can say. */
+START_TEST(test_month_window) {
+  const int max = 2026 * 12 + 11; /* December 2026 */
+  ck_assert_int_eq(month_taken("2026-12", max, true), max);
+  ck_assert_int_eq(month_taken("2027-01", max, true), 0);
+  ck_assert_int_eq(month_taken("2000-01", max, true), 2000 * 12);
+  ck_assert_int_eq(month_taken("1999-12", max, true), 0);
+  ck_assert_int_eq(month_taken("1970-01", max, true), 0);
+  ck_assert_int_eq(month_taken("9999-12", max, true), 0);
+  ck_assert_int_eq(month_taken("9999-12", 0, false), 9999 * 12 + 11);
+  ck_assert_int_eq(month_taken("1999-12", 0, false), 0);
+  ck_assert_int_eq(month_taken("9999-12", 20000 * 12, true), 9999 * 12 + 11);
+}
+END_TEST
+
 static Suite *decode_suite(void) {
   Suite *s = suite_create("decode");
   TCase *tc = tcase_create("fixtures");
@@ -594,6 +633,7 @@ static Suite *decode_suite(void) {
   tcase_add_test(tc, test_create_destroy);
   tcase_add_test(tc, test_appliance_is_raw);
   tcase_add_test(tc, test_warning_api);
+  tcase_add_test(tc, test_month_window);
   suite_add_tcase(s, tc);
   return s;
 }

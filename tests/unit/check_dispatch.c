@@ -194,6 +194,19 @@ START_TEST(month_start_is_utc) {
 }
 END_TEST
 
+/* The month a time falls in: the inverse of month starts, to the second. */
+START_TEST(month_of_a_time_is_utc) {
+  for (int m = MONTH(1970, 1); m <= MONTH(2400, 12); m++) {
+    int64_t start = dw_month_start_unix(m);
+    ck_assert_int_eq(dw_month_of_unix(start), m);
+    ck_assert_int_eq(dw_month_of_unix(start - 1), m - 1);
+    ck_assert_int_eq(dw_month_of_unix(start + 27 * 86400 + 86399), m);
+  }
+  ck_assert_int_eq(dw_month_of_unix(1795000000), MONTH(2026, 11));
+  ck_assert_int_eq(dw_month_of_unix(-1), MONTH(1969, 12));
+}
+END_TEST
+
 START_TEST(a_refused_dispatch_is_reported) {
   standin_set_dispatch_status(-1);
   dw_sample_t s = {
@@ -475,6 +488,7 @@ int main(void) {
   tcase_add_test(tc, monthly_history_off_leaves_only_latest);
   tcase_add_test(tc, series_are_remembered_apart);
   tcase_add_test(tc, month_start_is_utc);
+  tcase_add_test(tc, month_of_a_time_is_utc);
   tcase_add_test(tc, a_refused_dispatch_is_reported);
   tcase_add_test(tc, longest_identifier_fits);
   tcase_add_test(tc, identifiers_are_injective);
