@@ -264,9 +264,12 @@ int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
 /* The entry's month, or 0 when it is null or optional and absent. */
 int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
                      int *out) {
-  const dw_json_t *m;
-  int rc = dw_walk_member(w, entry, "month", DW_JSON_STRING, required, &m);
   *out = 0;
+  if (!required && dw_json_get(entry, "month") == NULL)
+    return 0;
+  /* present, a month of the wrong type is as bad as a malformed one */
+  const dw_json_t *m;
+  int rc = dw_walk_member(w, entry, "month", DW_JSON_STRING, true, &m);
   if (rc != 0 || m == NULL)
     return rc;
   if (!dw_json_str_plain(m->u.string) ||
