@@ -11,8 +11,10 @@
  * Runs 1 and 2 must agree exactly (return code, message but for a syntax
  * error's byte offset, samples): chunking must never change the answer.
  * Every sample and every outcome is checked against dw_decode.h and
- * dw_sample.h, and every appliance name goes through dw_name_safe() as the
- * dispatcher's does. */
+ * dw_sample.h: months within the window the run was given, a value NaN
+ * only in a triple, a warning only after a success and never longer than
+ * its buffer or unprintable; and every appliance, as itself or as its
+ * digest, goes through dw_name_safe_carried() as the dispatcher's does. */
 #include "dw_decode.h"
 #include "dw_name.h"
 #include "fuzz_util.h"
@@ -24,15 +26,19 @@
 #error "build with -DFUZZ_SLUG='\"<resource slug>\"'"
 #endif
 
-#define MONTH_MIN (1970 * 12)
+#define MONTH_MIN (2000 * 12) /* the window's fixed start */
 #define MONTH_MAX (9999 * 12 + 11)
-#define ERROR_MAX_BYTES 256 /* dw_decode.c's message buffer */
+#define ERROR_MAX_BYTES 256   /* dw_decode.c's message buffer */
+#define WARNING_MAX_BYTES 320 /* dw_decode.c's summary buffer */
+#define DIGEST_HEX 8
+#define DIGEST_PREFIX_MAX 53 /* dw_name.c: 63 less "_h" and 8 hex digits */
 #define LABEL_MAX_LEN 63
 #define NEVER SIZE_MAX
 
 /* What one decoding produced; the appliance copies are owned here. */
 typedef struct run {
   const dw_json_limits_t *limits;
+  int max_month;  /* the window's end, or 0 to leave the default */
   size_t stop_at; /* the sink fails at this sample, or NEVER */
   dw_sample_t *samples;
   size_t len;
@@ -40,6 +46,8 @@ typedef struct run {
   int rc;
   bool has_error;
   char error[ERROR_MAX_BYTES];
+  size_t warnings;
+  char warning[WARNING_MAX_BYTES];
 } run_t;
 
 static dw_resource_t resource;
@@ -71,21 +79,39 @@ static dw_json_limits_t pick_limits(uint64_t *state) {
 
 static bool known_type(dw_type_t type) { return dw_type_name(type) != NULL; }
 
-/* An appliance is a bounded, non-empty C string whose safe name fits any
- * buffer of 16 bytes or more (the size derives from the name itself). */
+/* A digest: 0xff, eight lower-case hex digits, at most 53 safe bytes. */
+static void check_digest(const char *app) {
+  for (size_t i = 1; i <= DIGEST_HEX; i++)
+    FUZZ_ASSERT((app[i] >= '0' && app[i] <= '9') ||
+                (app[i] >= 'a' && app[i] <= 'f'));
+  const char *prefix = app + 1 + DIGEST_HEX;
+  size_t len = strnlen(prefix, DIGEST_PREFIX_MAX + 1);
+  FUZZ_ASSERT(len <= DIGEST_PREFIX_MAX);
+  FUZZ_ASSERT(len == 0 || fuzz_safe_name(prefix, DIGEST_PREFIX_MAX));
+}
+
+/* An appliance is a non-empty name within the string limit (0xff never
+ * occurs in one: JSON strings are UTF-8), or the digest of one that held a
+ * NUL or was cut; its safe name fits any buffer of 16 bytes or more (the
+ * size derives from the name itself). */
 static void check_appliance(const char *app, const dw_json_limits_t *limits) {
-  size_t len = strnlen(app, limits->max_string_len + 1);
-  FUZZ_ASSERT(len >= 1 && len <= limits->max_string_len);
+  size_t len = strnlen(app, limits->max_string_len + DW_NAME_DIGEST_SIZE);
+  if ((unsigned char)app[0] == 0xff)
+    check_digest(app);
+  else
+    FUZZ_ASSERT(len >= 1 && len <= limits->max_string_len &&
+                memchr(app, 0xff, len) == NULL);
   size_t out_size = 16 + fuzz_hash((const uint8_t *)app, len) % 113;
   char *out = malloc(out_size); /* exact size: ASan sees any overrun */
   FUZZ_ASSERT(out != NULL);
-  size_t n = dw_name_safe(out, out_size, app);
+  size_t n = dw_name_safe_carried(out, out_size, app);
   FUZZ_ASSERT(n < out_size && n == strlen(out));
   FUZZ_ASSERT(fuzz_safe_name(out, out_size - 1));
   free(out);
 }
 
-static void check_sample(const dw_sample_t *s, const dw_json_limits_t *lim) {
+static void check_sample(const dw_sample_t *s, const dw_json_limits_t *lim,
+                         int max_month) {
   FUZZ_ASSERT(known_type(s->type));
   FUZZ_ASSERT(dw_label_name(s->label) != NULL &&
               fuzz_safe_name(dw_label_name(s->label), LABEL_MAX_LEN));
@@ -101,7 +127,7 @@ static void check_sample(const dw_sample_t *s, const dw_json_limits_t *lim) {
   /* NaN marks a null member of a triple; an all-null triple is no sample */
   FUZZ_ASSERT(triple ? nulls < DW_SAMPLE_MAX_VALUES : nulls == 0);
   FUZZ_ASSERT(s->month == 0 ||
-              (s->month >= MONTH_MIN && s->month <= MONTH_MAX));
+              (s->month >= MONTH_MIN && s->month <= max_month));
   if (s->appliance != NULL)
     check_appliance(s->appliance, lim);
 }
@@ -110,7 +136,7 @@ static void check_sample(const dw_sample_t *s, const dw_json_limits_t *lim) {
  * the call). */
 static int record(void *ud, const dw_sample_t *s) {
   run_t *run = ud;
-  check_sample(s, run->limits);
+  check_sample(s, run->limits, run->max_month ? run->max_month : MONTH_MAX);
   if (run->len == run->stop_at)
     return -ECANCELED;
   if (run->len == run->cap) {
@@ -135,6 +161,21 @@ static void run_free(run_t *run) {
   free(run->samples);
 }
 
+/* A warning exists after a success only, with a count, and like an error
+ * it names the resource and carries no raw body bytes. */
+static void settle_warning(dw_dec_t *d, run_t *run, int rc) {
+  const char *warning = dw_dec_warning(d);
+  run->warnings = dw_dec_warnings(d);
+  FUZZ_ASSERT((warning != NULL) == (run->warnings > 0));
+  FUZZ_ASSERT(rc == 0 || warning == NULL);
+  if (warning == NULL)
+    return;
+  FUZZ_ASSERT(strnlen(warning, sizeof(run->warning)) < sizeof(run->warning));
+  FUZZ_ASSERT(fuzz_printable(warning, WARNING_MAX_BYTES));
+  FUZZ_ASSERT(strncmp(warning, FUZZ_SLUG ": ", strlen(FUZZ_SLUG ": ")) == 0);
+  memcpy(run->warning, warning, strlen(warning) + 1);
+}
+
 /* Keeps the outcome and checks what dw_decode.h promises about it. */
 static void settle(dw_dec_t *d, run_t *run, int rc) {
   const char *error = dw_dec_error(d);
@@ -144,6 +185,7 @@ static void settle(dw_dec_t *d, run_t *run, int rc) {
     FUZZ_ASSERT(strnlen(error, sizeof(run->error)) < sizeof(run->error));
     memcpy(run->error, error, strlen(error) + 1);
   }
+  settle_warning(d, run, rc);
   if (rc == 0) {
     FUZZ_ASSERT(error == NULL);
     /* finished: the decoder takes nothing more */
@@ -166,6 +208,8 @@ static void decode(const uint8_t *data, size_t size, uint64_t *chunk_state,
                    run_t *run) {
   dw_dec_t *d = dw_dec_create(resource, run->limits);
   FUZZ_ASSERT(d != NULL);
+  if (run->max_month != 0)
+    dw_dec_set_max_month(d, run->max_month);
   int rc = 0;
   for (size_t off = 0; rc == 0 && off < size;) {
     size_t n =
@@ -182,8 +226,8 @@ static void decode(const uint8_t *data, size_t size, uint64_t *chunk_state,
 }
 
 static bool same_sample(const dw_sample_t *a, const dw_sample_t *b) {
-  if (a->type != b->type || a->label != b->label ||
-      a->month != b->month || a->values_len != b->values_len)
+  if (a->type != b->type || a->label != b->label || a->month != b->month ||
+      a->values_len != b->values_len)
     return false;
   if ((a->appliance == NULL) != (b->appliance == NULL) ||
       (a->appliance != NULL && strcmp(a->appliance, b->appliance) != 0))
@@ -199,8 +243,10 @@ static void check_prefix(const run_t *a, const run_t *b) {
     FUZZ_ASSERT(same_sample(&a->samples[i], &b->samples[i]));
 }
 
-/* Chunking changed nothing: same code, message and samples. */
+/* Chunking changed nothing: same code, message, warning and samples. */
 static void check_same(const run_t *a, const run_t *b) {
+  FUZZ_ASSERT(a->warnings == b->warnings);
+  FUZZ_ASSERT(a->warnings == 0 || strcmp(a->warning, b->warning) == 0);
   if (a->rc != b->rc || a->has_error != b->has_error ||
       (a->has_error && strcmp(a->error, b->error) != 0))
     fprintf(stderr, "whole:   %d %s\nchunked: %d %s\n", a->rc,
@@ -212,17 +258,25 @@ static void check_same(const run_t *a, const run_t *b) {
   check_prefix(a, b);
 }
 
+/* Mostly a window ending in the 2020s, sometimes none (up to 9999-12). */
+static int pick_max_month(uint64_t *state) {
+  uint64_t r = fuzz_next(state);
+  return (r & 7) == 0 ? 0 : 2020 * 12 + (int)((r >> 3) % (10 * 12));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint64_t state = fuzz_hash(data, size);
   dw_json_limits_t limits = pick_limits(&state);
-  run_t whole = {.limits = &limits, .stop_at = NEVER};
-  run_t chunked = {.limits = &limits, .stop_at = NEVER};
+  int max_month = pick_max_month(&state);
+  run_t whole = {.limits = &limits, .max_month = max_month, .stop_at = NEVER};
+  run_t chunked = {.limits = &limits, .max_month = max_month, .stop_at = NEVER};
   decode(data, size, NULL, &whole);
   decode(data, size, &state, &chunked);
   check_same(&whole, &chunked);
 
   if (whole.rc == 0 && whole.len > 0) {
     run_t stopped = {.limits = &limits,
+                     .max_month = max_month,
                      .stop_at = (size_t)(fuzz_next(&state) % whole.len)};
     decode(data, size, NULL, &stopped);
     FUZZ_ASSERT(stopped.rc == -ECANCELED && stopped.has_error);

@@ -8,6 +8,7 @@
  * gaps, and the report says what happened. */
 #include "dw_account.h"
 #include "dw_auth.h"
+#include "dw_dispatch.h"
 #include "dw_emit.h"
 #include "dw_fetch.h"
 #include "dw_health.h"
@@ -302,6 +303,8 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
   if (r->req->error == DW_HTTP_OK)
     dw_report_response(&a->report, r->req->total_s);
   if (r->outcome == DW_FETCH_OK) {
+    if (r->note != NULL)
+      dw_report_note(&a->report, &a->meters.roster, s, r->note);
     account_slot_stored(a, w->c, s, r->cache, now_ms);
   } else if (r->outcome == DW_FETCH_DEFERRED) { /* due first next cycle */
     dw_report_deferred(&a->report, 1);
@@ -321,8 +324,11 @@ static void account_run(dw_account_t *a, wave_t *w) {
   memset(w->refused, 0, w->n * sizeof(*w->refused));
   w->refused_count = 0;
   a->report.total.data_requests += w->n;
+  /* months up to the cycle's next one: a month stamped further out would
+   * keep every later month of its series from going out */
+  int max_month = dw_month_of_unix((int64_t)(w->c->now >> 30)) + 1;
   if (dw_fetch_run(a->http, dw_auth_header(a->auth), w->items, w->n,
-                   w->c->deadline, account_on_result, w) == 0)
+                   w->c->deadline, max_month, account_on_result, w) == 0)
     return;
   for (size_t i = 0; i < w->n; i++) /* nothing ran */
     account_slot_failed(a, w->slots[i], DW_ERR_CLIENT, "out of memory",

@@ -2,8 +2,9 @@
  * Owns: the account's configuration, transport, auth, roster and report,
  * and the cycle that ties them: which slots are due, the waves they run
  * in, what a result does to its slot, when the account pauses.
- * May call: dw_roster, dw_fetch, dw_auth, dw_report, dw_emit, dw_http,
- * dw_meterfile, dw_url, dw_health, dw_clock, dw_config (types), dw_log.
+ * May call: dw_roster, dw_fetch, dw_auth, dw_report, dw_emit, dw_dispatch
+ * (month arithmetic), dw_http, dw_meterfile, dw_url, dw_health, dw_clock,
+ * dw_config (types), dw_log.
  *
  * A read cycle, given the cycle's wall time: reads the account's clock
  * once (that "now" is used for everything the cycle decides), re-reads a

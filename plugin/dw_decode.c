@@ -16,12 +16,16 @@
 #include <string.h>
 
 #define WH_PER_KWH 1000.0
+#define WARNING_BYTES (DW_WALK_ERROR_BYTES + 64)
 
 struct dw_dec {
   dw_resource_t resource;
   dw_json_parser_t *json;
   bool finished;
   dw_walk_error_t err;
+  dw_walk_notes_t notes;
+  char warning[WARNING_BYTES]; /* the notes' summary, after finish */
+  int max_month;
 };
 
 /* {value, previousPeriodValueTrend} of costs and consumption. */
@@ -97,14 +101,19 @@ static int walk_performance(dw_walk_t *w, const dw_json_t *root) {
 
 /* An appliance member of savings; energy there is in Wh. */
 static int savings_appliance(dw_walk_t *w, const dw_json_t *obj) {
-  if (obj->key[0] == '\0')
-    return dw_walk_fail(w, "the appliance name is empty");
-  const dw_series_t energy = {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, obj->key};
-  const dw_series_t cost = {DW_TYPE_COST, DW_LABEL_SAVINGS, obj->key};
-  const dw_series_t potential = {DW_TYPE_COST, DW_LABEL_SAVING_POTENTIAL,
-                                 obj->key};
-  int rc = dw_walk_add_member(w, obj, "estimatedConsumption", false, &energy, 0,
-                              WH_PER_KWH);
+  const char *name;
+  if (obj->key->whole_len == 0) {
+    dw_walk_warn(w, "the appliance name is empty; skipped");
+    return DW_WALK_SKIP;
+  }
+  int rc = dw_walk_name(w, obj->key, &name);
+  if (rc != 0)
+    return rc;
+  const dw_series_t energy = {DW_TYPE_ENERGY, DW_LABEL_SAVINGS, name};
+  const dw_series_t cost = {DW_TYPE_COST, DW_LABEL_SAVINGS, name};
+  const dw_series_t potential = {DW_TYPE_COST, DW_LABEL_SAVING_POTENTIAL, name};
+  rc = dw_walk_add_member(w, obj, "estimatedConsumption", false, &energy, 0,
+                          WH_PER_KWH);
   if (rc == 0)
     rc = dw_walk_add_member(w, obj, "estimatedCost", false, &cost, 0, 1);
   if (rc == 0)
@@ -112,18 +121,30 @@ static int savings_appliance(dw_walk_t *w, const dw_json_t *obj) {
   return rc;
 }
 
+/* True when no member after the i-th of obj has the same key. */
+static bool last_of_its_key(const dw_json_t *obj, size_t i) {
+  const dw_json_str_t *key = obj->u.children.items[i]->key;
+  for (size_t j = i + 1; j < obj->u.children.len; j++)
+    if (dw_json_str_equal(obj->u.children.items[j]->key, key))
+      return false;
+  return true;
+}
+
 /* Every object member but "performance" is an appliance named by its key;
  * of repeated keys only the last counts, as with dw_json_get(). */
 static int savings_appliances(dw_walk_t *w, const dw_json_t *root) {
   for (size_t i = 0; i < root->u.children.len; i++) {
     const dw_json_t *m = root->u.children.items[i];
-    if (m->type != DW_JSON_OBJECT || strcmp(m->key, "performance") == 0 ||
-        dw_json_get(root, m->key) != m)
+    if (m->type != DW_JSON_OBJECT || dw_json_str_is(m->key, "performance") ||
+        !last_of_its_key(root, i))
       continue;
     size_t old_len = dw_walk_path_push(w, "member %zu", i);
+    size_t kept = w->len;
     int rc = savings_appliance(w, m);
     dw_walk_path_pop(w, old_len);
-    if (rc != 0)
+    if (rc == DW_WALK_SKIP)
+      w->len = kept;
+    else if (rc != 0)
       return rc;
   }
   return 0;
@@ -145,6 +166,8 @@ static int walk_savings(dw_walk_t *w, const dw_json_t *root) {
     size_t old_len = dw_walk_path_push(w, "member 'performance'");
     rc = dw_walk_add_triple(w, perf, DW_LABEL_SAVINGS);
     dw_walk_path_pop(w, old_len);
+    if (rc == DW_WALK_SKIP) /* a member missing: the triple is left out */
+      rc = 0;
   }
   return rc != 0 ? rc : savings_appliances(w, root);
 }
@@ -182,6 +205,8 @@ static int walk_costs_history(dw_walk_t *w, const dw_json_t *root) {
     if (rc == 0)
       rc = dw_walk_add_member(w, f, "value", false, &forecast, 0, 1);
     dw_walk_path_pop(w, old_len);
+    if (rc == DW_WALK_SKIP) /* a bad month: the forecast is left out */
+      rc = 0;
   }
   if (rc == 0)
     rc = dw_walk_member(w, root, "costs", DW_JSON_ARRAY, true, &costs);
@@ -258,6 +283,7 @@ dw_dec_t *dw_dec_create(dw_resource_t r, const dw_json_limits_t *limits) {
   if (d == NULL)
     return NULL;
   d->resource = r;
+  d->max_month = DW_WALK_MONTH_MAX;
   d->err.prefix = dw_resource_info(r)->slug;
   d->json = dw_json_parser_create(limits);
   if (d->json == NULL) {
@@ -285,6 +311,16 @@ int dw_dec_feed(dw_dec_t *d, const void *buf, size_t len) {
   return 0;
 }
 
+/* One line for a log: the first note and how many followed it. */
+static void summarise_notes(dw_dec_t *d) {
+  if (d->notes.count == 1)
+    snprintf(d->warning, sizeof(d->warning), "%s: %s", d->err.prefix,
+             d->notes.first);
+  else
+    snprintf(d->warning, sizeof(d->warning), "%s: %s (and %zu more)",
+             d->err.prefix, d->notes.first, d->notes.count - 1);
+}
+
 int dw_dec_finish(dw_dec_t *d, dw_sample_sink_t sink, void *ud) {
   if (d->err.code != 0)
     return d->err.code;
@@ -294,18 +330,34 @@ int dw_dec_finish(dw_dec_t *d, dw_sample_sink_t sink, void *ud) {
   int rc = dw_json_parser_finish(d->json);
   if (rc != 0)
     return dw_walk_error_set(&d->err, rc, "%s", dw_json_parser_error(d->json));
-  dw_walk_t w = {.err = &d->err};
+  dw_walk_t w = {.err = &d->err, .notes = &d->notes, .max_month = d->max_month};
   rc = walkers[d->resource](&w, dw_json_parser_root(d->json));
+  if (rc > 0) /* a skip is answered where entries are walked, never here */
+    rc = dw_walk_fail(&w, "internal error: the document was skipped");
   if (rc == 0)
     rc = dw_walk_check_duplicates(&w);
   if (rc == 0)
     rc = dw_walk_emit(&w, sink, ud);
-  free(w.recs);
+  dw_walk_free(&w);
+  if (rc == 0 && d->notes.count > 0)
+    summarise_notes(d);
   return rc;
 }
 
 const char *dw_dec_error(const dw_dec_t *d) {
   return d != NULL && d->err.code != 0 ? d->err.text : NULL;
+}
+
+void dw_dec_set_max_month(dw_dec_t *d, int max_month) {
+  d->max_month = max_month < DW_WALK_MONTH_MAX ? max_month : DW_WALK_MONTH_MAX;
+}
+
+const char *dw_dec_warning(const dw_dec_t *d) {
+  return dw_dec_warnings(d) > 0 ? d->warning : NULL;
+}
+
+size_t dw_dec_warnings(const dw_dec_t *d) {
+  return d != NULL && d->finished && d->err.code == 0 ? d->notes.count : 0;
 }
 
 int dw_dec_parse_month(const char *text, int *out) {

@@ -16,7 +16,7 @@ void dw_dispatch_type_instance(char *out, size_t out_size, const dw_sample_t *s,
                                const char *period) {
   char appliance[64] = "";
   if (s->appliance != NULL)
-    dw_name_safe(appliance, sizeof(appliance), s->appliance);
+    dw_name_safe_carried(appliance, sizeof(appliance), s->appliance);
   snprintf(out, out_size, "%s%s%s%s%s", dw_label_name(s->label),
            period ? "-" : "", period ? period : "", s->appliance ? "-" : "",
            appliance);
@@ -35,6 +35,19 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 
 int64_t dw_month_start_unix(int month) {
   return days_from_civil(month / 12, month % 12 + 1, 1) * 86400;
+}
+
+/* Hinnant's civil_from_days, year and month only. */
+int dw_month_of_unix(int64_t t) {
+  int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2);
+  return (int)(y * 12 + m - 1);
 }
 
 static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,

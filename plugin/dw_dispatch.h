@@ -75,4 +75,8 @@ void dw_dispatch_notification(int severity, const char *plugin_instance,
 /* Unix seconds of 00:00:00 UTC on the first day of month (year*12+m-1). */
 int64_t dw_month_start_unix(int month);
 
+/* The month (year*12+m-1, UTC) that Unix time t falls in; the inverse of
+ * dw_month_start_unix(), for the window of months a cycle accepts. */
+int dw_month_of_unix(int64_t t);
+
 #endif

@@ -13,16 +13,24 @@
 typedef struct fetch_job {
   const dw_fetch_item_t *item;
   size_t index;
+  int max_month;
   dw_dec_t *dec;
   dw_http_req_t req;
   dw_fetch_done_cb done;
   void *ud;
 } fetch_job_t;
 
+/* The job's decoder, created with its body's first bytes; NULL on ENOMEM. */
+static dw_dec_t *fetch_decoder(fetch_job_t *job) {
+  if (job->dec == NULL &&
+      (job->dec = dw_dec_create(job->item->resource, NULL)) != NULL)
+    dw_dec_set_max_month(job->dec, job->max_month);
+  return job->dec;
+}
+
 static int fetch_on_body(void *ud, const char *buf, size_t len) {
   fetch_job_t *job = ud;
-  if (job->dec == NULL &&
-      (job->dec = dw_dec_create(job->item->resource, NULL)) == NULL)
+  if (fetch_decoder(job) == NULL)
     return -1;
   return dw_dec_feed(job->dec, buf, len) == 0 ? 0 : -1;
 }
@@ -30,14 +38,16 @@ static int fetch_on_body(void *ud, const char *buf, size_t len) {
 /* Decodes a finished 2xx response into a fresh cache. */
 static void fetch_store(fetch_job_t *job) {
   dw_cache_t fresh = {0};
-  if (job->dec == NULL) /* an empty body: the decoder says what is wrong */
-    job->dec = dw_dec_create(job->item->resource, NULL);
-  int status = job->dec == NULL ? -ENOMEM
-                                : dw_dec_finish(job->dec, dw_cache_add, &fresh);
+  /* an empty body: the decoder says what is wrong */
+  int status = fetch_decoder(job) == NULL
+                   ? -ENOMEM
+                   : dw_dec_finish(job->dec, dw_cache_add, &fresh);
   if (status == 0) {
     dw_cache_seal(&fresh);
-    dw_fetch_result_t r = {
-        .outcome = DW_FETCH_OK, .cache = &fresh, .req = &job->req};
+    dw_fetch_result_t r = {.outcome = DW_FETCH_OK,
+                           .cache = &fresh,
+                           .note = dw_dec_warning(job->dec),
+                           .req = &job->req};
     job->done(job->ud, job->index, &r);
     dw_cache_clear(&fresh);
     return;
@@ -89,7 +99,8 @@ static void fetch_on_done(void *ud, dw_http_req_t *req) {
 
 int dw_fetch_run(dw_http_t *http, const char *auth_header,
                  const dw_fetch_item_t *items, size_t n,
-                 dw_http_deadline_t deadline, dw_fetch_done_cb done, void *ud) {
+                 dw_http_deadline_t deadline, int max_month,
+                 dw_fetch_done_cb done, void *ud) {
   if (n == 0)
     return 0;
   fetch_job_t *jobs = calloc(n, sizeof(*jobs));
@@ -98,8 +109,11 @@ int dw_fetch_run(dw_http_t *http, const char *auth_header,
   if (jobs == NULL || reqs == NULL)
     goto out;
   for (size_t i = 0; i < n; i++) {
-    jobs[i] =
-        (fetch_job_t){.item = &items[i], .index = i, .done = done, .ud = ud};
+    jobs[i] = (fetch_job_t){.item = &items[i],
+                            .index = i,
+                            .max_month = max_month,
+                            .done = done,
+                            .ud = ud};
     jobs[i].req = (dw_http_req_t){.url = items[i].url,
                                   .auth_header = auth_header,
                                   .on_body = fetch_on_body,

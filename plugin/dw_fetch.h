@@ -33,6 +33,8 @@ typedef struct dw_fetch_result {
   dw_fetch_outcome_t outcome;
   dw_cache_t *cache;        /* OK: sealed samples; the callee may move them
                                out (and leave *cache empty) */
+  const char *note;         /* OK: what the decoder left out, for one
+                               warning line (dw_dec_warning), or NULL */
   dw_err_class_t class;     /* REFUSED, FAILED */
   const char *why;          /* REFUSED, DEFERRED, FAILED: for a log line */
   const dw_http_req_t *req; /* the transport's record: status, time, ... */
@@ -43,11 +45,14 @@ typedef void (*dw_fetch_done_cb)(void *ud, size_t index,
                                  const dw_fetch_result_t *result);
 
 /* Runs items[0..n) through http with auth_header (may be NULL), at most
- * the transport's concurrency at once, until all ended or the deadline.
- * 0, or -ENOMEM when nothing ran (done was not called). */
+ * the transport's concurrency at once, until all ended or the deadline;
+ * months after max_month (year * 12 + month - 1: the cycle's next month)
+ * are skipped by the decoders. 0, or -ENOMEM when nothing ran (done was
+ * not called). */
 __attribute__((warn_unused_result)) int
 dw_fetch_run(dw_http_t *http, const char *auth_header,
              const dw_fetch_item_t *items, size_t n,
-             dw_http_deadline_t deadline, dw_fetch_done_cb done, void *ud);
+             dw_http_deadline_t deadline, int max_month, dw_fetch_done_cb done,
+             void *ud);
 
 #endif

@@ -10,6 +10,7 @@
  * yajl itself buffers a token that spans two chunks; the transport's body
  * size cap bounds that buffer, the limits here bound everything after it. */
 #include "dw_json.h"
+#include "dw_name.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -27,6 +28,9 @@
 #define ARENA_BLOCK_BYTES 8192
 #define NUMBER_STACK_BYTES 64
 #define ERROR_BYTES 160
+/* The UTF-8 byte order mark; bom_seen past BOM_LEN: the check is over. */
+#define BOM ((const unsigned char *)"\xef\xbb\xbf")
+#define BOM_LEN 3
 
 const dw_json_limits_t dw_json_default_limits = {
     .max_depth = 32,
@@ -59,7 +63,8 @@ struct dw_json_parser {
   size_t depth;
   size_t stack_cap;
   size_t nodes;
-  const char *pending_key; /* arena copy of the last key, until its value */
+  const dw_json_str_t *pending_key; /* the last key, until its value */
+  size_t bom_seen; /* bytes of a leading byte order mark matched so far */
   dw_json_t *root;
   bool finished;
   int err;
@@ -110,25 +115,55 @@ static void arena_free(arena_block_t *b) {
   }
 }
 
-/* A NUL-terminated arena copy of a string or key checked against limits. */
-static const char *copy_text(dw_json_parser_t *p, const unsigned char *text,
-                             size_t len, const char *what) {
-  if (len > p->limits.max_string_len) {
-    fail(p, -E2BIG, "%s longer than %zu bytes", what, p->limits.max_string_len);
-    return NULL;
-  }
-  if (memchr(text, '\0', len) != NULL) {
-    fail(p, -EINVAL, "%s contains a NUL character", what);
-    return NULL;
-  }
-  char *copy = arena_alloc(p, len + 1);
-  if (copy == NULL) {
+/* An arena copy of a string or key: at most max_string_len bytes of it
+ * (and a NUL), the length and the hash of the whole. yajl hands a string
+ * over in one piece, so the whole is hashed here, and a long one costs
+ * the tree no more than the limit. */
+static dw_json_str_t *copy_text(dw_json_parser_t *p, const unsigned char *text,
+                                size_t len) {
+  size_t keep = len < p->limits.max_string_len ? len : p->limits.max_string_len;
+  dw_json_str_t *s = arena_alloc(p, sizeof(*s) + keep + 1);
+  if (s == NULL) {
     fail(p, -ENOMEM, "out of memory");
     return NULL;
   }
-  memcpy(copy, text, len);
-  copy[len] = '\0';
-  return copy;
+  char *bytes = (char *)(s + 1);
+  memcpy(bytes, text, keep);
+  bytes[keep] = '\0';
+  *s = (dw_json_str_t){.bytes = bytes,
+                       .len = keep,
+                       .whole_len = len,
+                       .hash = dw_name_hash_n((const char *)text, len)};
+  return s;
+}
+
+static size_t count_digits(const char *s, size_t from, size_t len) {
+  size_t i = from;
+  while (i < len && s[i] >= '0' && s[i] <= '9')
+    i++;
+  return i - from;
+}
+
+/* True when s[0..len) is a decimal number in the strict form of
+ * dw_json_str_t's numeral. */
+static bool is_numeral(const char *s, size_t len) {
+  size_t i = len > 0 && (s[0] == '-' || s[0] == '+');
+  size_t n = count_digits(s, i, len);
+  if (n == 0)
+    return false;
+  i += n;
+  if (i < len && s[i] == '.') {
+    if ((n = count_digits(s, i + 1, len)) == 0)
+      return false;
+    i += 1 + n;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i += 1 + (i + 1 < len && (s[i + 1] == '-' || s[i + 1] == '+'));
+    if ((n = count_digits(s, i, len)) == 0)
+      return false;
+    i += n;
+  }
+  return i == len;
 }
 
 static int frame_append(dw_json_parser_t *p, frame_t *f, dw_json_t *node) {
@@ -184,28 +219,34 @@ static int on_boolean(void *ctx, int value) {
   return 1;
 }
 
-/* yajl hands numbers over as text; strtod_l in the C locale reads them. */
+/* The value of number text in the C locale (strtod_l): infinite when it
+ * is out of the range of a double; 0 with the error set on ENOMEM. */
+static int read_number(dw_json_parser_t *p, const char *text, size_t len,
+                       double *out) {
+  char small[NUMBER_STACK_BYTES];
+  char *copy = len < sizeof(small) ? small : malloc(len + 1);
+  if (copy == NULL)
+    return fail(p, -ENOMEM, "out of memory");
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  *out = strtod_l(copy, NULL, p->c_locale);
+  if (copy != small)
+    free(copy);
+  return 0;
+}
+
+/* yajl hands numbers over as text. One out of the range of a double is
+ * kept (infinite) for the reader to judge: it is one bad value, not a
+ * broken document. */
 static int on_number(void *ctx, const char *text, size_t len) {
   dw_json_parser_t *p = ctx;
   if (len > p->limits.max_string_len) {
     fail(p, -E2BIG, "number longer than %zu bytes", p->limits.max_string_len);
     return 0;
   }
-  char small[NUMBER_STACK_BYTES];
-  char *copy = len < sizeof(small) ? small : malloc(len + 1);
-  if (copy == NULL) {
-    fail(p, -ENOMEM, "out of memory");
+  double value;
+  if (read_number(p, text, len, &value) != 0)
     return 0;
-  }
-  memcpy(copy, text, len);
-  copy[len] = '\0';
-  double value = strtod_l(copy, NULL, p->c_locale);
-  if (copy != small)
-    free(copy);
-  if (!isfinite(value)) {
-    fail(p, -EINVAL, "number out of range of a double");
-    return 0;
-  }
   dw_json_t *node = add_node(p, DW_JSON_NUMBER);
   if (node == NULL)
     return 0;
@@ -215,9 +256,14 @@ static int on_number(void *ctx, const char *text, size_t len) {
 
 static int on_string(void *ctx, const unsigned char *text, size_t len) {
   dw_json_parser_t *p = ctx;
-  const char *copy = copy_text(p, text, len, "string");
+  dw_json_str_t *copy = copy_text(p, text, len);
   if (copy == NULL)
     return 0;
+  if (copy->len == len && is_numeral(copy->bytes, len)) {
+    if (read_number(p, copy->bytes, len, &copy->number) != 0)
+      return 0;
+    copy->numeral = true;
+  }
   dw_json_t *node = add_node(p, DW_JSON_STRING);
   if (node == NULL)
     return 0;
@@ -227,7 +273,7 @@ static int on_string(void *ctx, const unsigned char *text, size_t len) {
 
 static int on_key(void *ctx, const unsigned char *text, size_t len) {
   dw_json_parser_t *p = ctx;
-  p->pending_key = copy_text(p, text, len, "key");
+  p->pending_key = copy_text(p, text, len);
   return p->pending_key != NULL;
 }
 
@@ -350,13 +396,7 @@ static int syntax_error(dw_json_parser_t *p) {
   return p->err;
 }
 
-int dw_json_parser_feed(dw_json_parser_t *p, const void *buf, size_t len) {
-  if (p->err != 0)
-    return p->err;
-  if (p->finished)
-    return fail(p, -EINVAL, "input after the end of the document");
-  if (len == 0)
-    return 0;
+static int parse(dw_json_parser_t *p, const unsigned char *buf, size_t len) {
   yajl_status status = yajl_parse(p->yajl, buf, len);
   if (status == yajl_status_error)
     return syntax_error(p);
@@ -365,8 +405,46 @@ int dw_json_parser_feed(dw_json_parser_t *p, const void *buf, size_t len) {
   return 0;
 }
 
+/* Ends the byte order mark check: a mark that stopped short is no mark,
+ * and its bytes go to yajl like any other (which refuses them). */
+static int bom_done(dw_json_parser_t *p) {
+  size_t seen = p->bom_seen;
+  p->bom_seen = BOM_LEN + 1;
+  return seen > 0 && seen <= BOM_LEN ? parse(p, BOM, seen) : 0;
+}
+
+/* Skips a UTF-8 byte order mark at the very start, whatever the chunks
+ * it arrives in; returns how many bytes of buf it took. */
+static size_t skip_bom(dw_json_parser_t *p, const unsigned char *buf,
+                       size_t len, int *rc) {
+  size_t i = 0;
+  while (p->bom_seen < BOM_LEN && i < len && buf[i] == BOM[p->bom_seen]) {
+    p->bom_seen++;
+    i++;
+  }
+  if (p->bom_seen == BOM_LEN)
+    p->bom_seen = BOM_LEN + 1; /* the whole mark: skipped */
+  else if (i < len)
+    *rc = bom_done(p);
+  return i;
+}
+
+int dw_json_parser_feed(dw_json_parser_t *p, const void *buf, size_t len) {
+  if (p->err != 0)
+    return p->err;
+  if (p->finished)
+    return fail(p, -EINVAL, "input after the end of the document");
+  int rc = 0;
+  size_t skipped = p->bom_seen <= BOM_LEN ? skip_bom(p, buf, len, &rc) : 0;
+  if (rc != 0 || skipped == len)
+    return rc;
+  return parse(p, (const unsigned char *)buf + skipped, len - skipped);
+}
+
 int dw_json_parser_finish(dw_json_parser_t *p) {
   if (p->err != 0 || p->finished)
+    return p->err;
+  if (p->bom_seen <= BOM_LEN && bom_done(p) != 0)
     return p->err;
   yajl_status status = yajl_complete_parse(p->yajl);
   if (status == yajl_status_error)
@@ -396,10 +474,23 @@ const dw_json_t *dw_json_get(const dw_json_t *object, const char *key) {
     return NULL;
   for (size_t i = object->u.children.len; i > 0; i--) {
     const dw_json_t *member = object->u.children.items[i - 1];
-    if (strcmp(member->key, key) == 0)
+    if (dw_json_str_is(member->key, key))
       return member;
   }
   return NULL;
+}
+
+bool dw_json_str_plain(const dw_json_str_t *s) {
+  return s->len == s->whole_len && memchr(s->bytes, '\0', s->len) == NULL;
+}
+
+bool dw_json_str_is(const dw_json_str_t *s, const char *text) {
+  return dw_json_str_plain(s) && strcmp(s->bytes, text) == 0;
+}
+
+bool dw_json_str_equal(const dw_json_str_t *a, const dw_json_str_t *b) {
+  return a->len == b->len && a->whole_len == b->whole_len &&
+         a->hash == b->hash && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
 const char *dw_json_type_name(dw_json_type_t type) {

@@ -65,6 +65,17 @@ void dw_report_deferred(dw_report_t *r, size_t n) {
   r->total.deferred += n;
 }
 
+void dw_report_note(dw_report_t *r, const dw_roster_t *roster,
+                    const dw_slot_t *s, const char *note) {
+  const dw_meter_t *m = dw_roster_meter(roster, s);
+  const char *period = dw_slot_period(s);
+  dw_log(DW_LOG_WARNING,
+         "account %s, smartmeter %s: %s%s%s: part of the response left out: "
+         "%s",
+         r->account, m->id, dw_resource_info((dw_resource_t)s->resource)->slug,
+         period ? "/" : "", period ? period : "", note);
+}
+
 void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms) {
   dw_log(DW_LOG_WARNING,
          "account %s: the service asks to slow down (HTTP status %ld); "

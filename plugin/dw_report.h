@@ -65,6 +65,12 @@ void dw_report_slot_failed(dw_report_t *r, dw_roster_t *roster,
  * cycle's deadline. Not a failure: counted, never logged one by one. */
 void dw_report_deferred(dw_report_t *r, size_t n);
 
+/* A slot's response was used, but its decoder left parts out: one
+ * warning line naming the account, meter and resource, with note (the
+ * decoder's summary, which never quotes the body). */
+void dw_report_note(dw_report_t *r, const dw_roster_t *roster,
+                    const dw_slot_t *s, const char *note);
+
 /* The service asked the account to pause (429 or 503) for wait_ms. */
 void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms);
 

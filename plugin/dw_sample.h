@@ -49,7 +49,9 @@ typedef enum dw_label {
 typedef struct dw_sample {
   dw_type_t type;
   dw_label_t label;
-  const char *appliance; /* raw free text or NULL; valid during the sink call */
+  const char *appliance; /* the name as it was sent, or its digest when it
+                            held a NUL or was cut (dw_name.h); NULL when
+                            none; valid during the sink call */
   int month;             /* 0: a current value; else year * 12 + (month - 1) */
   size_t values_len;     /* 1, or 3 for DW_TYPE_PERFORMANCE (min, max, user) */
   double values[DW_SAMPLE_MAX_VALUES]; /* NaN marks a null in a triple */

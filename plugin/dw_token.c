@@ -64,26 +64,29 @@ void dw_token_destroy(dw_token_t *t) {
 }
 
 /* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
- * "/" ) *"=". Anything else could split or extend the header line. */
-static bool is_b64token(const char *s) {
+ * "/" ) *"=". Anything else (a NUL byte too) could split or extend the
+ * header line. */
+static bool is_b64token(const char *s, size_t len) {
   size_t body = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                           "0123456789-._~+/");
   if (body == 0)
     return false;
-  return s[body + strspn(s + body, "=")] == '\0';
+  return body + strspn(s + body, "=") == len;
 }
 
+/* dw_json keeps a string longer than its limit cut, so the length that
+ * counts is the whole one. */
 static const char *check_access_token(const dw_json_t *v) {
   if (v == NULL)
     return "access_token is missing";
   if (v->type != DW_JSON_STRING)
     return "access_token is not a string";
-  size_t len = strlen(v->u.string);
-  if (len == 0)
+  const dw_json_str_t *s = v->u.string;
+  if (s->whole_len == 0)
     return "access_token is empty";
-  if (len > DW_TOKEN_MAX_LEN)
+  if (s->whole_len > DW_TOKEN_MAX_LEN || s->len != s->whole_len)
     return "access_token is too long";
-  if (!is_b64token(v->u.string))
+  if (!is_b64token(s->bytes, s->len))
     return "access_token holds bytes outside the b64token set";
   return NULL;
 }
@@ -93,24 +96,26 @@ static const char *check_token_type(const dw_json_t *v) {
     return "token_type is missing";
   if (v->type != DW_JSON_STRING)
     return "token_type is not a string";
-  size_t len = strlen(v->u.string);
-  if (len == 0 || len > TOKEN_TYPE_MAX_LEN)
+  const dw_json_str_t *s = v->u.string;
+  size_t len = s->whole_len;
+  if (len == 0 || len > TOKEN_TYPE_MAX_LEN || s->len != len)
     return "token_type is empty or longer than 32 bytes";
-  if (strspn(v->u.string, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                          "0123456789_-") != len)
+  if (strspn(s->bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789_-") != len)
     return "token_type is not a word";
   /* Only bearer tokens are understood (RFC 6750); a MAC or other token
    * put in the header would fail every request with a 401. The type's
    * case is kept as sent: "Bearer" and "bearer" both work. */
-  if (strcasecmp(v->u.string, "Bearer") != 0)
+  if (strcasecmp(s->bytes, "Bearer") != 0)
     return "token_type is not Bearer (the only type understood)";
   return NULL;
 }
 
 /* Some servers send expires_in as a string: digits with an optional
  * fraction, nothing else (no sign, blank, exponent, hex, "nan" or "inf"). */
-static const char *read_numeric_string(const char *s, double *out) {
-  size_t len = strlen(s);
+static const char *read_numeric_string(const dw_json_str_t *text, double *out) {
+  const char *s = text->bytes;
+  size_t len = text->len == text->whole_len ? text->len : 0;
   size_t digits = strspn(s, "0123456789");
   if (len == 0 || len > EXPIRES_IN_TEXT_MAX_LEN || digits == 0)
     return "expires_in is not a number";
@@ -129,6 +134,8 @@ static const char *read_lifetime(const dw_json_t *v, long *lifetime_s) {
   double seconds = DW_TOKEN_DEFAULT_LIFETIME_S;
   if (v != NULL && v->type == DW_JSON_NUMBER) {
     seconds = v->u.number;
+    if (!isfinite(seconds))
+      return "expires_in is out of the range of a double";
   } else if (v != NULL && v->type == DW_JSON_STRING) {
     const char *why = read_numeric_string(v->u.string, &seconds);
     if (why != NULL)
@@ -157,8 +164,8 @@ static const char *read_fields(const dw_json_t *root, token_fields_t *f) {
     why = read_lifetime(dw_json_get(root, "expires_in"), &f->lifetime_s);
   if (why != NULL)
     return why;
-  f->access_token = access->u.string;
-  f->token_type = type->u.string;
+  f->access_token = access->u.string->bytes;
+  f->token_type = type->u.string->bytes;
   return NULL;
 }
 

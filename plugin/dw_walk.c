@@ -3,6 +3,7 @@
  * Error messages name where the problem is ("entry 3: member 'value'") and
  * what was found ("a string"), never a value from the body. */
 #include "dw_walk.h"
+#include "dw_name.h"
 
 #include <errno.h>
 #include <math.h>
@@ -82,28 +83,89 @@ static const char *a_type(dw_json_type_t type) {
   return "unknown";
 }
 
-static int wrong_type(dw_walk_t *w, const char *what, const dw_json_t *found,
-                      dw_json_type_t want) {
-  return dw_walk_fail(w, "%s is %s, expected %s", what, a_type(found->type),
-                      a_type(want));
+/* Notes a part of the response left out, at the current path: the first
+ * note is kept whole, the others counted. */
+__attribute__((format(printf, 2, 3))) void
+dw_walk_warn(dw_walk_t *w, const char *format, ...) {
+  if (w->notes->count++ > 0)
+    return;
+  /* what fits beside the longest path */
+  char what[DW_WALK_ERROR_BYTES - DW_WALK_PATH_BYTES - 2];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(what, sizeof(what), format, ap);
+  va_end(ap);
+  snprintf(w->notes->first, sizeof(w->notes->first), "%s%s%s", w->path,
+           w->path_len ? ": " : "", what);
+}
+
+/* What is wrong with a member that holds what it must not: fails the
+ * response at the document's own level, skips what holds it deeper. */
+static int refuse(dw_walk_t *w, const char *what) {
+  if (w->path_len == 0)
+    return dw_walk_fail(w, "%s", what);
+  dw_walk_warn(w, "%s; skipped", what);
+  return DW_WALK_SKIP;
 }
 
 /* The member key of obj when it has type want; *out is NULL when the
- * member is null or absent (an error only when it is required). */
+ * member is null, absent and optional, or optional of another type (left
+ * out with a note). A required one absent or of another type: refuse(). */
 int dw_walk_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
                    dw_json_type_t want, bool required, const dw_json_t **out) {
   const dw_json_t *m = dw_json_get(obj, key);
+  char what[DW_WALK_ERROR_BYTES];
   *out = NULL;
-  if (m == NULL)
-    return required ? dw_walk_fail(w, "member '%s' is missing", key) : 0;
+  if (m == NULL && !required)
+    return 0;
+  if (m == NULL) {
+    snprintf(what, sizeof(what), "member '%s' is missing", key);
+    return refuse(w, what);
+  }
   if (m->type == DW_JSON_NULL)
     return 0;
-  if (m->type != want) {
-    char what[64];
-    snprintf(what, sizeof(what), "member '%s'", key);
-    return wrong_type(w, what, m, want);
+  if (m->type == want) {
+    *out = m;
+    return 0;
   }
-  *out = m;
+  snprintf(what, sizeof(what), "member '%s' is %s, expected %s", key,
+           a_type(m->type), a_type(want));
+  if (required)
+    return refuse(w, what);
+  dw_walk_warn(w, "%s; left out", what);
+  return 0;
+}
+
+/* The value of a number member: a JSON number, or a string that is all a
+ * number (as some servers send them). *present is false when the member
+ * is null, absent and optional, or holds anything else or a number out of
+ * the range of a double (left out with a note). */
+int dw_walk_number(dw_walk_t *w, const dw_json_t *obj, const char *key,
+                   bool required, double *out, bool *present) {
+  const dw_json_t *m = dw_json_get(obj, key);
+  *present = false;
+  if (m == NULL || m->type == DW_JSON_NULL) {
+    const dw_json_t *unused;
+    return dw_walk_member(w, obj, key, DW_JSON_NUMBER, required, &unused);
+  }
+  const dw_json_str_t *text = m->type == DW_JSON_STRING ? m->u.string : NULL;
+  if (text != NULL && !text->numeral) {
+    dw_walk_warn(w, "member '%s' is a string, not a number; left out", key);
+    return 0;
+  }
+  if (m->type != DW_JSON_NUMBER && text == NULL) {
+    dw_walk_warn(w, "member '%s' is %s, expected a number; left out", key,
+                 a_type(m->type));
+    return 0;
+  }
+  double value = text != NULL ? text->number : m->u.number;
+  if (!isfinite(value)) {
+    dw_walk_warn(w, "member '%s' is out of the range of a double; left out",
+                 key);
+    return 0;
+  }
+  *out = value;
+  *present = true;
   return 0;
 }
 
@@ -125,26 +187,27 @@ static int add_sample(dw_walk_t *w, const dw_sample_t *sample) {
 }
 
 /* One sample from the number member key of obj, divided by divisor (1000
- * turns Wh into kWh); nothing when the member is null or optional and
- * absent. */
+ * turns Wh into kWh); nothing when the member is null, optional and
+ * absent, or left out. */
 int dw_walk_add_member(dw_walk_t *w, const dw_json_t *obj, const char *key,
                        bool required, const dw_series_t *series, int month,
                        double divisor) {
-  const dw_json_t *m;
-  int rc = dw_walk_member(w, obj, key, DW_JSON_NUMBER, required, &m);
-  if (rc != 0 || m == NULL)
+  double value;
+  bool present;
+  int rc = dw_walk_number(w, obj, key, required, &value, &present);
+  if (rc != 0 || !present)
     return rc;
   dw_sample_t s = {.type = series->type,
                    .label = series->label,
                    .appliance = series->appliance,
                    .month = month,
                    .values_len = 1,
-                   .values = {m->u.number / divisor}};
+                   .values = {value / divisor}};
   return add_sample(w, &s);
 }
 
-/* The (min, max, user) triple: each member required, a null one is NaN,
- * and all three null means no sample. */
+/* The (min, max, user) triple: each member required, one that is null or
+ * left out is NaN, and none present means no sample. */
 int dw_walk_add_triple(dw_walk_t *w, const dw_json_t *obj, dw_label_t label) {
   static const char *const keys[DW_SAMPLE_MAX_VALUES] = {
       "minConsumption", "maxConsumption", "userConsumption"};
@@ -153,14 +216,36 @@ int dw_walk_add_triple(dw_walk_t *w, const dw_json_t *obj, dw_label_t label) {
                    .values_len = DW_SAMPLE_MAX_VALUES};
   size_t present = 0;
   for (size_t i = 0; i < DW_SAMPLE_MAX_VALUES; i++) {
-    const dw_json_t *m;
-    int rc = dw_walk_member(w, obj, keys[i], DW_JSON_NUMBER, true, &m);
+    bool here;
+    int rc = dw_walk_number(w, obj, keys[i], true, &s.values[i], &here);
     if (rc != 0)
       return rc;
-    s.values[i] = m != NULL ? m->u.number : NAN;
-    present += m != NULL;
+    if (!here)
+      s.values[i] = NAN;
+    present += here;
   }
   return present > 0 ? add_sample(w, &s) : 0;
+}
+
+int dw_walk_name(dw_walk_t *w, const dw_json_str_t *s, const char **out) {
+  if (dw_json_str_plain(s)) {
+    *out = s->bytes;
+    return 0;
+  }
+  if (w->digests_len == w->digests_cap) {
+    size_t cap = w->digests_cap == 0 ? 4 : w->digests_cap * 2;
+    char **digests = realloc(w->digests, cap * sizeof(*digests));
+    if (digests == NULL)
+      return dw_walk_error_set(w->err, -ENOMEM, "out of memory");
+    w->digests = digests;
+    w->digests_cap = cap;
+  }
+  char *digest = malloc(DW_NAME_DIGEST_SIZE);
+  if (digest == NULL)
+    return dw_walk_error_set(w->err, -ENOMEM, "out of memory");
+  w->digests[w->digests_len++] = digest;
+  *out = dw_name_digest(digest, s->bytes, s->len, s->hash);
+  return 0;
 }
 
 /* The entry's appliance, or NULL when it is null (skip the entry). */
@@ -171,32 +256,70 @@ int dw_walk_appliance_of(dw_walk_t *w, const dw_json_t *entry,
   *out = NULL;
   if (rc != 0 || m == NULL)
     return rc;
-  if (m->u.string[0] == '\0')
-    return dw_walk_fail(w, "member 'appliance' is empty");
-  *out = m->u.string;
-  return 0;
+  if (m->u.string->whole_len == 0)
+    return refuse(w, "member 'appliance' is empty");
+  return dw_walk_name(w, m->u.string, out);
 }
 
 /* The entry's month, or 0 when it is null or optional and absent. */
 int dw_walk_month_of(dw_walk_t *w, const dw_json_t *entry, bool required,
                      int *out) {
-  const dw_json_t *m;
-  int rc = dw_walk_member(w, entry, "month", DW_JSON_STRING, required, &m);
   *out = 0;
+  if (!required && dw_json_get(entry, "month") == NULL)
+    return 0;
+  /* present, a month of the wrong type is as bad as a malformed one */
+  const dw_json_t *m;
+  int rc = dw_walk_member(w, entry, "month", DW_JSON_STRING, true, &m);
   if (rc != 0 || m == NULL)
     return rc;
-  if (dw_walk_parse_month(m->u.string, out) != 0)
-    return dw_walk_fail(w, "member 'month' is not a YYYY-MM month");
+  if (!dw_json_str_plain(m->u.string) ||
+      dw_walk_parse_month(m->u.string->bytes, out) != 0)
+    return refuse(w, "member 'month' is not a YYYY-MM month");
+  if (*out < DW_WALK_MONTH_MIN || *out > w->max_month) {
+    /* far off months would poison the series: cdtime_t overflows past
+     * 2378, and a month never goes back, so no later one would go out */
+    char what[80];
+    snprintf(what, sizeof(what),
+             "member 'month' is outside %04d-%02d..%04d-%02d",
+             DW_WALK_MONTH_MIN / 12, DW_WALK_MONTH_MIN % 12 + 1,
+             w->max_month / 12, w->max_month % 12 + 1);
+    *out = 0;
+    return refuse(w, what);
+  }
   return 0;
 }
 
 int dw_walk_expect_type(dw_walk_t *w, const dw_json_t *node,
                         dw_json_type_t want) {
-  return node->type == want ? 0 : wrong_type(w, "the document", node, want);
+  if (node->type == want)
+    return 0;
+  return dw_walk_fail(w, "the document is %s, expected %s", a_type(node->type),
+                      a_type(want));
+}
+
+/* One entry: fn's samples are kept unless it skips the entry. */
+static int walk_entry(dw_walk_t *w, const dw_json_t *entry, size_t i,
+                      dw_walk_entry_fn fn, const dw_series_t *series) {
+  size_t old_len = dw_walk_path_push(w, "entry %zu", i);
+  size_t kept = w->len;
+  int rc;
+  if (entry->type != DW_JSON_OBJECT) {
+    dw_walk_path_pop(w, old_len);
+    dw_walk_warn(w, "entry %zu is %s, expected an object; skipped", i,
+                 a_type(entry->type));
+    return 0;
+  }
+  rc = fn(w, entry, series);
+  dw_walk_path_pop(w, old_len);
+  if (rc == DW_WALK_SKIP) {
+    w->len = kept;
+    rc = 0;
+  }
+  return rc;
 }
 
 /* Calls fn for every object entry of array in order; null entries are
- * skipped, any other non-object is an error. */
+ * skipped, other non-objects skipped with a note. */
 int dw_walk_each_entry(dw_walk_t *w, const dw_json_t *array,
                        dw_walk_entry_fn fn, const dw_series_t *series) {
   if (w->pos_depth >= DW_WALK_MAX_POS_DEPTH)
@@ -206,18 +329,8 @@ int dw_walk_each_entry(dw_walk_t *w, const dw_json_t *array,
   for (size_t i = 0; i < array->u.children.len && rc == 0; i++) {
     const dw_json_t *entry = array->u.children.items[i];
     w->pos[depth] = i;
-    if (entry->type == DW_JSON_NULL)
-      continue;
-    size_t old_len = dw_walk_path_push(w, "entry %zu", i);
-    if (entry->type != DW_JSON_OBJECT) {
-      dw_walk_path_pop(w, old_len);
-      char what[32];
-      snprintf(what, sizeof(what), "entry %zu", i);
-      rc = wrong_type(w, what, entry, DW_JSON_OBJECT);
-      break;
-    }
-    rc = fn(w, entry, series);
-    dw_walk_path_pop(w, old_len);
+    if (entry->type != DW_JSON_NULL)
+      rc = walk_entry(w, entry, i, fn, series);
   }
   w->pos_depth = depth;
   w->pos[depth] = 0;
@@ -303,6 +416,16 @@ int dw_walk_emit(dw_walk_t *w, dw_sample_sink_t sink, void *ud) {
                                rc);
   }
   return 0;
+}
+
+void dw_walk_free(dw_walk_t *w) {
+  for (size_t i = 0; i < w->digests_len; i++)
+    free(w->digests[i]);
+  free(w->digests);
+  free(w->recs);
+  w->digests = NULL;
+  w->recs = NULL;
+  w->digests_len = w->digests_cap = w->len = w->cap = 0;
 }
 
 static int two_digits(const char *s) {

@@ -44,11 +44,16 @@ static const char *const standard_appliances[] = {
 #define LONG50 LONG10 LONG10 LONG10 LONG10 LONG10
 
 /* Names that break naive identifier building: separators, dots, path
- * traversal, non-ASCII, control characters, 200 bytes, and pairs that
- * differ only in characters a sanitiser would replace. */
+ * traversal, non-ASCII, control characters, 200 bytes, pairs that differ
+ * only in characters a sanitiser would replace, a name that is the
+ * literal of another one's hashed form, and a name that ends in the
+ * suffix of a month series' twin. */
 static const char *const odd_appliances[] = {
     "Water heater",
     "Water_heater",
+    "Water_heater_h7b3b47f5", /* the hashed form of "Water heater" */
+    "fridge",
+    "fridge-latest",
     "Water/heater",
     "heat.pump",
     "../etc/passwd",

@@ -11,6 +11,7 @@ import csv
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,10 +59,19 @@ def fnv1a32(data: bytes) -> int:
 SAFE = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
-def safe_name(text: str, limit: int = 63) -> str:
-    raw = text.encode("utf-8")
+# A safe name that ends like a hashed one, or in the "-latest" of a month
+# series' twin, could be taken for another name: it is hashed too.
+HASHED_TAIL = re.compile(rb"_h[0-9a-f]{8}\Z")
+RESERVED_TAIL = b"-latest"
+
+
+def safe_name(text, limit: int = 63) -> str:
+    """The name rule of README.md "Names"; text is str or bytes (a NUL is a
+    byte like any other)."""
+    raw = text if isinstance(text, bytes) else text.encode("utf-8")
     out = bytes(b if b in SAFE else ord("_") for b in raw).decode("ascii")
-    if out == text and 0 < len(out) <= limit:
+    if (out.encode("ascii") == raw and 0 < len(raw) <= limit and
+            not HASHED_TAIL.search(raw) and not raw.endswith(RESERVED_TAIL)):
         return out
     suffix = "_h%08x" % fnv1a32(raw)
     return out[:limit - len(suffix)] + suffix

@@ -154,8 +154,9 @@ FAULTS = [
                  "(no partial values), FAILURE", DECODE % "consumption",
                  errors="decode"),
     one_resource("wrong-types", "performance", "wrong-types",
-                 "numbers as strings: the resource is refused whole, "
-                 "FAILURE", DECODE % "performance", errors="decode"),
+                 "numbers as strings, as some APIs send them: taken as those "
+                 "numbers, every value arrives, no FAILURE", None,
+                 outcome="intact"),
     one_resource("nulls", "consumption", "nulls",
                  "every number null: nothing to dispatch for it, the "
                  "response is valid, no FAILURE, the other resources arrive",
@@ -196,8 +197,9 @@ FAULTS = [
            ("consumption-distribution", "disaggregation",
             "yearly-consumption-distribution")],
           "hostile appliance names (path separators, dots, control bytes, "
-          "UTF-8, 200 bytes): every value arrives under its safe name, no "
-          "file outside the meter's directory, no FAILURE",
+          "UTF-8, 200 bytes, the literal of another name's hashed form, a "
+          "name ending in -latest): every value arrives under a safe name "
+          "of its own, no file outside the meter's directory, no FAILURE",
           outcome="intact", oracle_fault="odd-appliances",
           broken=("consumption-distribution", "disaggregation",
                   "yearly-consumption-distribution")),

@@ -97,6 +97,16 @@ static bool authorised(struct MHD_Connection *c) {
          serial <= atomic_load(&token_serial);
 }
 
+/* A history with months outside any plausible window (9999-12 would
+ * overflow cdtime_t, 1970-01 be stamped 0) and one past the next month
+ * of cycle_time(0), which falls in 2026-11. */
+#define HISTORY_BODY                                                           \
+  "[{\"month\": \"9999-12\", \"value\": 9},"                                   \
+  " {\"month\": \"1970-01\", \"value\": 1},"                                   \
+  " {\"month\": \"2026-10\", \"value\": 5},"                                   \
+  " {\"month\": \"2026-12\", \"value\": 6},"                                   \
+  " {\"month\": \"2027-01\", \"value\": 7}]"
+
 static enum MHD_Result data_endpoint(struct MHD_Connection *c,
                                      const char *url) {
   atomic_fetch_add(&data_requests, 1);
@@ -118,6 +128,8 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
   }
   if (strstr(url, "/badjson/") != NULL)
     return reply(c, 200, "{\"value\": 1.5,");
+  if (strstr(url, "/consumption-history") != NULL) /* months in and out */
+    return reply(c, 200, HISTORY_BODY);
   if (strstr(url, "/savings") != NULL)
     return reply(c, 200,
                  "{\"estimatedConsumption\": 253900, \"estimatedCost\": 101.9,"
@@ -539,6 +551,68 @@ START_TEST(self_metrics_count_what_happened) {
 }
 END_TEST
 
+/* An account that fetches only consumption-history, of meter h1. */
+static dw_account_t *history_account(void) {
+  char text[1024];
+  snprintf(text, sizeof(text),
+           "<Account \"a\">\n  BaseURL \"http://127.0.0.1:%u\"\n"
+           "  ClientID \"id\"\n  ClientSecret \"" SECRET "\"\n"
+           "  Resources \"consumption-history\"\n"
+           "  RefreshInterval \"consumption-history\" 0\n"
+           "  <Smartmeter \"h1\">\n  </Smartmeter>\n</Account>\n",
+           port);
+  oconfig_item_t *root = standin_config_parse(text);
+  ck_assert_ptr_nonnull(root);
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
+  standin_config_free(root);
+  dw_account_t *a =
+      dw_account_create(&cfg.accounts[0], NULL, NULL,
+                        (dw_clock_t){.now_ms = test_clock, .ud = NULL});
+  dw_config_free(&cfg);
+  ck_assert_ptr_nonnull(a);
+  return a;
+}
+
+static size_t log_lines_at(int severity, const char *needle) {
+  size_t n = 0;
+  for (size_t i = 0; i < standin_log_count(); i++)
+    n += standin_log_at(i)->severity == severity &&
+         strstr(standin_log_at(i)->text, needle) != NULL;
+  return n;
+}
+
+/* Months outside 2000-01..next month are skipped with one warning per
+ * response, so they neither go out at time 0 or in 2378 nor keep the
+ * series' later months from going out. */
+START_TEST(months_outside_the_window_are_skipped_with_one_warning) {
+  dw_account_t *a = history_account();
+  ck_assert_int_eq(cycle(a, 0), 0);
+  const standin_value_t *v =
+      standin_find_value("h1", "digiwatt_energy_kwh", "consumption-history");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(v->time, (cdtime_t)1790812800 << 30); /* 2026-10-01 */
+  v = standin_find_value("h1", "digiwatt_energy_kwh",
+                         "consumption-history-latest");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_double_eq(v->values[0], 6); /* 2026-12, not 9999-12 */
+  ck_assert_uint_eq(
+      log_lines_at(LOG_WARNING, "account a, smartmeter h1: consumption-history:"
+                                " part of the response left out: "
+                                "consumption-history: entry 0: member 'month' "
+                                "is outside 2000-01..2026-12; skipped (and 2 "
+                                "more)"),
+      1);
+  ck_assert_uint_eq(log_lines_at(LOG_WARNING, "left out"), 1);
+  standin_reset();
+  ck_assert_int_eq(cycle(a, 1), 0); /* the next month still goes out */
+  v = standin_find_value("h1", "digiwatt_energy_kwh", "consumption-history");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(v->time, (cdtime_t)1796083200 << 30); /* 2026-12-01 */
+  dw_account_destroy(a);
+}
+END_TEST
+
 START_TEST(a_reloaded_file_cannot_steal_an_instance) {
   char path[] = "/tmp/check_account_fleet_XXXXXX";
   int fd = mkstemp(path);
@@ -747,6 +821,7 @@ int main(void) {
   tcase_add_test(tc, no_url_query_reaches_a_log_line);
   tcase_add_test(tc, a_renewal_cut_by_the_deadline_blames_no_one);
   tcase_add_test(tc, what_the_cycle_cannot_finish_is_deferred);
+  tcase_add_test(tc, months_outside_the_window_are_skipped_with_one_warning);
   suite_add_tcase(s, tc);
   return standin_run_suite(s);
 }

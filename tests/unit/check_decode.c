@@ -23,7 +23,11 @@
 #endif
 
 #define MAX_CHUNK_BYTES 31
+/* Fixtures are decoded as in a cycle of December 2026: months up to the
+ * next one, 2027-01, are taken. */
+#define FIXTURE_MAX_MONTH (2027 * 12 + 0)
 #define ERROR_LINE_PREFIX "error "
+#define WARNING_LINE_PREFIX "warning "
 
 typedef struct fixture {
   char slug[64];
@@ -114,6 +118,8 @@ typedef struct run {
   int calls;
   text_t out;
   char error[512];
+  size_t warnings;
+  char warning[512];
 } run_t;
 
 static int print_sample(void *ud, const dw_sample_t *s) {
@@ -147,6 +153,7 @@ static void decode(dw_resource_t r, const char *body, size_t len,
   memset(run, 0, sizeof(*run));
   dw_dec_t *d = dw_dec_create(r, NULL);
   ck_assert_ptr_nonnull(d);
+  dw_dec_set_max_month(d, FIXTURE_MAX_MONTH);
   size_t step = chunk_bytes == 0 ? len : chunk_bytes;
   int rc = 0;
   for (size_t off = 0; off < len && rc == 0; off += step)
@@ -160,6 +167,10 @@ static void decode(dw_resource_t r, const char *body, size_t len,
   else
     ck_assert_ptr_nonnull(error);
   snprintf(run->error, sizeof(run->error), "%s", error ? error : "");
+  const char *warning = dw_dec_warning(d);
+  run->warnings = dw_dec_warnings(d);
+  ck_assert((warning != NULL) == (run->warnings > 0));
+  snprintf(run->warning, sizeof(run->warning), "%s", warning ? warning : "");
   dw_dec_destroy(d);
 }
 
@@ -178,16 +189,22 @@ static char *read_file(const char *path, size_t *len) {
   return t.data;
 }
 
-/* The .expected file without comment and blank lines. */
-static char *read_expected(const char *path) {
+/* The .expected file without comment and blank lines; its warning line,
+ * if any, goes to *warning ("<count> <summary>", else ""). */
+static char *read_expected(const char *path, char *warning, size_t size) {
   size_t len;
   char *raw = read_file(path, &len);
   text_t t = {0};
   text_puts(&t, "");
+  warning[0] = '\0';
   for (char *line = raw; *line != '\0';) {
     char *end = strchr(line, '\n');
     size_t line_len = end != NULL ? (size_t)(end - line) : strlen(line);
-    if (line_len > 0 && line[0] != '#') {
+    if (strncmp(line, WARNING_LINE_PREFIX, strlen(WARNING_LINE_PREFIX)) == 0) {
+      ck_assert_msg(warning[0] == '\0', "%s: two warning lines", path);
+      size_t skip = strlen(WARNING_LINE_PREFIX);
+      snprintf(warning, size, "%.*s", (int)(line_len - skip), line + skip);
+    } else if (line_len > 0 && line[0] != '#') {
       text_append(&t, line, line_len);
       text_puts(&t, "\n");
     }
@@ -195,6 +212,21 @@ static char *read_expected(const char *path) {
   }
   free(raw);
   return t.data;
+}
+
+/* The warning a run gave, as an .expected line has it. */
+static void check_warning(const fixture_t *fx, const run_t *run,
+                          const char *expected) {
+  char got[600] = "";
+  if (run->warnings > 0)
+    snprintf(got, sizeof(got), "%zu %s", run->warnings, run->warning);
+  ck_assert_msg(strcmp(got, expected) == 0,
+                "%s/%s: warning \"%s\", expected \"%s\"", fx->slug, fx->name,
+                got, expected);
+  /* Fixtures put "canary" in body strings: a warning never quotes it. */
+  ck_assert_msg(strcasestr(run->warning, "canary") == NULL,
+                "%s/%s: warning quotes the body: %s", fx->slug, fx->name,
+                run->warning);
 }
 
 static int errno_by_name(const char *name) {
@@ -245,7 +277,8 @@ START_TEST(test_fixture) {
   char *body = read_file(path, &len);
   snprintf(path, sizeof(path), "%s/%s/%s.expected", FIXTURES_DIR, fx->slug,
            fx->name);
-  char *expected = read_expected(path);
+  char warning[600];
+  char *expected = read_expected(path, warning, sizeof(warning));
 
   run_t whole;
   decode(r, body, len, 0, &whole);
@@ -256,13 +289,16 @@ START_TEST(test_fixture) {
                   "%s/%s: rc %d (%s), got:\n%sexpected:\n%s", fx->slug,
                   fx->name, whole.rc, whole.error, text_str(&whole.out),
                   expected);
+  check_warning(fx, &whole, warning);
 
   for (size_t chunk = 1; chunk <= MAX_CHUNK_BYTES; chunk++) {
     run_t part;
     decode(r, body, len, chunk, &part);
     ck_assert_msg(part.rc == whole.rc &&
                       strcmp(text_str(&part.out), text_str(&whole.out)) == 0 &&
-                      strcmp(part.error, whole.error) == 0,
+                      strcmp(part.error, whole.error) == 0 &&
+                      part.warnings == whole.warnings &&
+                      strcmp(part.warning, whole.warning) == 0,
                   "%s/%s: chunks of %zu differ: rc %d (%s)", fx->slug, fx->name,
                   chunk, part.rc, part.error);
     free(part.out.data);
@@ -395,6 +431,12 @@ START_TEST(test_deep_nesting_no_leak) {
 }
 END_TEST
 
+static int expect_digest(void *ud, const dw_sample_t *s) {
+  ck_assert_int_eq((unsigned char)s->appliance[0], 0xff);
+  ++*(int *)ud;
+  return 0;
+}
+
 START_TEST(test_custom_limits) {
   /* "appliance" is 9 bytes: keys count against the string limit too. */
   const dw_json_limits_t small = {
@@ -407,8 +449,11 @@ START_TEST(test_custom_limits) {
   ck_assert_int_eq(calls, 1);
   dw_dec_destroy(d);
 
-  d = fed(DW_RES_DISAGGREGATION, long_name, &small, -E2BIG);
-  ck_assert_ptr_nonnull(strstr(dw_dec_error(d), "string longer than 9 bytes"));
+  /* past the string limit a name is cut, not refused: it goes on as its
+   * digest (dw_name.h) */
+  d = fed(DW_RES_DISAGGREGATION, long_name, &small, 0);
+  ck_assert_int_eq(dw_dec_finish(d, expect_digest, &calls), 0);
+  ck_assert_int_eq(calls, 2);
   dw_dec_destroy(d);
 
   d = fed(DW_RES_CONSUMPTION_HISTORY, "[null,null,null]", &small, -E2BIG);
@@ -493,6 +538,81 @@ START_TEST(test_appliance_is_raw) {
 }
 END_TEST
 
+/* The warning is there after a successful finish only: one line for the
+ * whole response, the first part left out named, the rest counted. */
+START_TEST(test_warning_api) {
+  int calls = 0;
+  dw_dec_t *d = fed(DW_RES_COSTS,
+                    "{\"value\": \"canary\", \"previousPeriodValueTrend\": "
+                    "true}",
+                    NULL, 0);
+  ck_assert_ptr_null(dw_dec_warning(d));
+  ck_assert_uint_eq(dw_dec_warnings(d), 0);
+  ck_assert_int_eq(dw_dec_finish(d, count_sample, &calls), 0);
+  ck_assert_int_eq(calls, 0);
+  ck_assert_uint_eq(dw_dec_warnings(d), 2);
+  ck_assert_str_eq(dw_dec_warning(d),
+                   "costs: member 'value' is a string, not a number; left out "
+                   "(and 1 more)");
+  dw_dec_destroy(d);
+
+  /* notes, then a failure: the failure is what counts */
+  d = fed(DW_RES_DISAGGREGATION,
+          "[{\"appliance\": 7}, {\"appliance\": \"a\", \"value\": 1},"
+          " {\"appliance\": \"a\", \"value\": 2}]",
+          NULL, 0);
+  ck_assert_int_eq(dw_dec_finish(d, count_sample, &calls), -EINVAL);
+  ck_assert_ptr_null(dw_dec_warning(d));
+  ck_assert_uint_eq(dw_dec_warnings(d), 0);
+  dw_dec_destroy(d);
+
+  /* a sink that stops: no warning either */
+  d = fed(DW_RES_COSTS, "{\"value\": 1, \"previousPeriodValueTrend\": [2]}",
+          NULL, 0);
+  calls = 1;
+  ck_assert_int_eq(dw_dec_finish(d, refuse_second, &calls), -ECANCELED);
+  ck_assert_ptr_null(dw_dec_warning(d));
+  dw_dec_destroy(d);
+  ck_assert_ptr_null(dw_dec_warning(NULL));
+  ck_assert_uint_eq(dw_dec_warnings(NULL), 0);
+}
+END_TEST
+
+static int keep_month(void *ud, const dw_sample_t *s) {
+  *(int *)ud = s->month;
+  return 0;
+}
+
+/* The month of a one-entry history, or 0 when it was skipped. */
+static int month_taken(const char *month, int max_month, bool set) {
+  char body[80];
+  snprintf(body, sizeof(body), "[{\"month\": \"%s\", \"value\": 1}]", month);
+  dw_dec_t *d = fed(DW_RES_CONSUMPTION_HISTORY, body, NULL, 0);
+  if (set)
+    dw_dec_set_max_month(d, max_month);
+  int got = 0;
+  ck_assert_int_eq(dw_dec_finish(d, keep_month, &got), 0);
+  ck_assert_uint_eq(dw_dec_warnings(d), got == 0);
+  dw_dec_destroy(d);
+  return got;
+}
+
+/* The window is 2000-01 to the caller's max month; without one, up to the
+ * last month a YYYY-MM can say. */
+START_TEST(test_month_window) {
+  const int max = 2026 * 12 + 11; /* December 2026 */
+  ck_assert_int_eq(month_taken("2026-12", max, true), max);
+  ck_assert_int_eq(month_taken("2027-01", max, true), 0);
+  ck_assert_int_eq(month_taken("2000-01", max, true), 2000 * 12);
+  ck_assert_int_eq(month_taken("1999-12", max, true), 0);
+  ck_assert_int_eq(month_taken("1970-01", max, true), 0);
+  ck_assert_int_eq(month_taken("9999-12", max, true), 0);
+  ck_assert_int_eq(month_taken("9999-12", 0, false), 9999 * 12 + 11);
+  ck_assert_int_eq(month_taken("1999-12", 0, false), 0);
+  ck_assert_int_eq(month_taken("9999-12", 20000 * 12, true), 9999 * 12 + 11);
+}
+END_TEST
+
 static Suite *decode_suite(void) {
   Suite *s = suite_create("decode");
   TCase *tc = tcase_create("fixtures");
@@ -512,6 +632,8 @@ static Suite *decode_suite(void) {
   tcase_add_test(tc, test_use_after_finish);
   tcase_add_test(tc, test_create_destroy);
   tcase_add_test(tc, test_appliance_is_raw);
+  tcase_add_test(tc, test_warning_api);
+  tcase_add_test(tc, test_month_window);
   suite_add_tcase(s, tc);
   return s;
 }

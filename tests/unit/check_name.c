@@ -1,15 +1,18 @@
 /* check_name.c - unit tests of the dw_name room. */
 #include "dw_name.h"
 
+#include "name_gen.h"
 #include "run_suite.h"
 
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define A10 "aaaaaaaaaa"
 #define X10 "xxxxxxxxxx"
+#define GEN_BASE 3000
 
 typedef struct name_case {
   const char *text;
@@ -45,6 +48,20 @@ static const name_case_t name_cases[] = {
     {X10 X10 X10 X10 X10 X10 X10, 128, X10 X10 X10 X10 X10 "xxx_h77f3c97d"},
     {X10 X10 X10 X10 X10 X10 X10, 1024, X10 X10 X10 X10 X10 "xxx_h77f3c97d"},
     {A10 A10 A10 A10 A10 A10 "aaa.", 128, A10 A10 A10 A10 A10 "aaa_h1a6f75d8"},
+    /* safe, but shaped like a hashed name or ending in the "-latest" the
+     * dispatcher appends: hashed, or they would merge with another name */
+    {"x_y_hcaca3794", 64, "x_y_hcaca3794_h9fa2257b"},
+    {"Water_heater_h7b3b47f5", 64, "Water_heater_h7b3b47f5_h47e83aa3"},
+    {"fridge-latest", 64, "fridge-latest_h90e0b318"},
+    {"-latest", 64, "-latest_h97baff53"},
+    /* only the exact shapes are ambiguous: these stay as they are */
+    {"a_hDEADBEEF", 64, "a_hDEADBEEF"},
+    {"x_h0123456", 64, "x_h0123456"},
+    {"x_h012345678", 64, "x_h012345678"},
+    {"latest", 64, "latest"},
+    {"fridge-latest2", 64, "fridge-latest2"},
+    {"latest-fridge", 64, "latest-fridge"},
+    {"fridge_latest", 64, "fridge_latest"},
     /* small buffers */
     {"Water_heate", 16, "Water_heate"},
     {"abcdefghijklmno", 16, "abcdefghijklmno"},
@@ -81,6 +98,23 @@ START_TEST(test_name_hash_vectors) {
   ck_assert_uint_eq(dw_name_hash(""), 0x811c9dc5u);
   ck_assert_uint_eq(dw_name_hash("a"), 0xe40c292cu);
   ck_assert_uint_eq(dw_name_hash("foobar"), 0xbf9cf968u);
+}
+END_TEST
+
+/* NUL bytes are bytes like any other: '_' in the name, counted in the
+ * hash, and the name does not end at them. */
+START_TEST(test_name_safe_n) {
+  char out[64];
+  ck_assert_uint_eq(dw_name_safe_n(out, sizeof(out), "a\0b", 3), 13);
+  ck_assert_str_eq(out, "a_b_h10f3abd2");
+  ck_assert_uint_eq(dw_name_hash_n("a\0b", 3), 0x10f3abd2u);
+  ck_assert_uint_eq(dw_name_hash_n("foobar", 6), dw_name_hash("foobar"));
+  dw_name_safe_n(out, sizeof(out), "abc", 2); /* only len bytes count */
+  ck_assert_str_eq(out, "ab");
+  dw_name_safe_n(out, sizeof(out), "\0", 1);
+  ck_assert_str_ne(out, "_h811c9dc5"); /* not the empty name */
+  dw_name_safe_n(out, sizeof(out), NULL, 5);
+  ck_assert_str_eq(out, "_h811c9dc5");
 }
 END_TEST
 
@@ -123,6 +157,43 @@ START_TEST(test_name_random) {
     ck_assert_uint_lt(len, out_size);
     ck_assert(all_safe(out));
   }
+}
+END_TEST
+
+/* --- the property: two different names never get one safe name ------- */
+
+static int gen_by_safe(const void *x, const void *y) {
+  const gen_name_t *a = x, *b = y;
+  int c = strcmp(a->safe, b->safe);
+  return c != 0 ? c : gen_by_text(x, y);
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+START_TEST(test_name_injective) {
+  size_t n;
+  gen_name_t *names = gen_names(GEN_BASE, 0x9e3779b97f4a7c15ull, &n);
+  ck_assert_uint_gt(n, 2 * GEN_BASE);
+  for (size_t i = 0; i < n; i++) {
+    dw_name_safe_n(names[i].safe, sizeof(names[i].safe), names[i].text,
+                   names[i].len);
+    /* the twin the dispatcher builds can never be a name's own form */
+    ck_assert_msg(!ends_with(names[i].safe, "-latest"), "%s", names[i].safe);
+  }
+  qsort(names, n, sizeof(*names), gen_by_safe);
+  for (size_t i = 1; i < n; i++) {
+    char a[DW_SHOWN_SIZE], b[DW_SHOWN_SIZE];
+    ck_assert_msg(
+        strcmp(names[i - 1].safe, names[i].safe) != 0,
+        "\"%s\" and \"%s\" both become %s",
+        dw_name_printable(a, sizeof(a), names[i - 1].text, names[i - 1].len),
+        dw_name_printable(b, sizeof(b), names[i].text, names[i].len),
+        names[i].safe);
+  }
+  free(names);
 }
 END_TEST
 
@@ -172,8 +243,10 @@ static Suite *name_suite(void) {
                       (int)(sizeof(name_cases) / sizeof(name_cases[0])));
   tcase_add_test(tc, test_name_zero_size);
   tcase_add_test(tc, test_name_hash_vectors);
+  tcase_add_test(tc, test_name_safe_n);
   tcase_add_test(tc, test_name_distinct);
   tcase_add_test(tc, test_name_random);
+  tcase_add_test(tc, test_name_injective);
   tcase_add_loop_test(tc, test_is_safe_table, 0,
                       sizeof(safe_cases) / sizeof(safe_cases[0]));
   tcase_add_test(tc, test_is_safe_length);
