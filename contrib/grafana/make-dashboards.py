@@ -217,7 +217,7 @@ class Prometheus:
             RATE: ("rate(%s[$__rate_interval])", False),
         }[q.mode]
         return {"expr": expr % sel, "instant": instant, "range": not instant,
-                "format": "time_series",
+                "format": "time_series", "editorMode": "code",
                 "legendFormat": q.label("{{digiwatt}}", "{{type}}")}
 
 
