@@ -2,26 +2,42 @@
 """The collectd-digiwatt demo: the simulator, the real collectd with the
 plugin from the build tree, the csv and rrdtool writers, two meters.
 
-    contrib/demo.py [--seconds N] [--out DIR]
+    contrib/demo.py [--seconds N] [--out DIR] [--currency CODE]
 
-It runs for DEMO_SECONDS seconds (default 20) or until Ctrl-C, printing
-one line per read cycle; then it stops collectd with SIGTERM (so the
-writers flush), stops the simulator, prints every identifier that was
-dispatched with its latest value (read back from the csv files) and draws
-PNG graphs from the RRD files with `rrdtool graph`.
+It runs collectd for DEMO_SECONDS seconds (default 20, enough for the
+twelve history months: the plugin sends one month per series and read
+cycle, and the demo reads every second) or until Ctrl-C; then it stops
+collectd with SIGTERM (so the writers flush) and the simulator, writes
+every dispatched identifier with its latest value to values.txt (read
+back from the csv files, which keep each value's timestamp) and draws,
+per meter, with gnuplot:
+
+    <meter>-months.png         consumption (kWh) and costs per month, the
+                               last twelve months, from the month-stamped
+                               history values
+    <meter>-appliances.png     each appliance's share of last month's
+                               consumption (%, with its kWh)
+    <meter>-similar-users.png  the meter against the most frugal and the
+                               most consuming similar users, per period
+    <meter>-budget.png         this month's costs so far and the API's
+                               forecast against the budget of
+                               contrib/alerting/threshold.conf
+
+Beside each picture, <picture>.dat holds the numbers drawn. Amounts are
+labelled with DEMO_CURRENCY (default EUR: the API sends none).
 
 Everything lands in DEMO_OUT (default: demo-out/ at the top of the source
 tree), which is recreated on every run: collectd.conf, collectd.log, csv/,
-rrd/, graphs/*.png, sim.log.
+rrd/, values.txt, pictures/, sim.log, and setup.log when demo.sh passes
+its log of the installation and the build (--setup-log).
 
-Exit status 0 when every configured resource of both meters arrived and
-collectd logged no error of the plugin; 1 otherwise. Python 3 standard
-library only."""
+Its own output is a line per step. Exit status 0 when every configured
+resource of both meters arrived and collectd logged no error of the
+plugin; 1 otherwise. Python 3 standard library and gnuplot only."""
 
 import argparse
 import csv
 import glob
-import math
 import os
 import re
 import shutil
@@ -30,18 +46,22 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "tests", "e2e"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import lib  # noqa: E402  (the e2e harness: simulator, PluginDir, config)
 
 HOST = "demo"
-INTERVAL_S = 2
+INTERVAL_S = 1
 METERS = [("125fd56", "home"), ("9f00a1b", "flat")]  # smartmeter ID, Instance
 MARKER = ".digiwatt-demo"  # only a directory holding it is ever deleted
 APPLIANCE_PERIOD = "last-month"
-PERFORMANCE_PERIOD = "last-month"
+HISTORY_MONTHS = 12
+GNUPLOT = os.environ.get("GNUPLOT") or "/usr/bin/gnuplot"
+THRESHOLD_CONF = os.path.join(HERE, "alerting", "threshold.conf")
+PICTURES = ["months", "appliances", "similar-users", "budget"]
+WIDTH, HEIGHT = 1000, 560  # of every picture, in pixels
 
-UNITS = {"digiwatt_energy_kwh": "kWh", "digiwatt_cost": "EUR",
+UNITS = {"digiwatt_energy_kwh": "kWh", "digiwatt_cost": "<currency>",
          "digiwatt_trend_percent": "%", "digiwatt_share_percent": "%",
          "digiwatt_performance_kwh": "kWh"}
 
@@ -60,16 +80,19 @@ LABELS = sorted([
     ("disaggregation", "disaggregation"),
 ], key=lambda pair: -len(pair[0]))
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+# The colours of the pictures; tests/e2e/test_demo.py looks for them.
+COLOURS = {"consumption": "#1f77b4", "costs": "#ff7f0e",
+           "share": "#2ca02c", "frugal": "#98df8a", "you": "#d62728",
+           "consuming": "#7f7f7f", "ok": "#2ca02c", "warning": "#ff7f0e",
+           "failure": "#d62728"}
 
 
 class DemoError(Exception):
     pass
 
 
-def say(text=""):
-    print(text, flush=True)
+def say(text):
+    print("demo: " + text, flush=True)
 
 
 # --- the output directory ----------------------------------------------------
@@ -82,20 +105,12 @@ def prepare_out(path):
             raise DemoError("%s exists and was not made by the demo; "
                             "not deleting it (choose another DEMO_OUT)" % path)
         shutil.rmtree(path)
-    os.makedirs(os.path.join(path, "graphs"))
+    os.makedirs(os.path.join(path, "pictures"))
     open(os.path.join(path, MARKER), "w").close()
     return path
 
 
 # --- the simulator and collectd ----------------------------------------------
-
-def start_simulator(out):
-    # The simulator stays in the terminal's process group, so a Ctrl-C
-    # stops it at once; collectd, in a session of its own, is stopped right
-    # after. A read cycle caught in between only logs warnings (failed
-    # requests), which do not fail the demo.
-    return lib.Simulator(out)
-
 
 def digiwatt_block(sim):
     lines = ['<Plugin digiwatt>',
@@ -140,19 +155,32 @@ def stop_collectd(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        say("demo: collectd did not stop within 20 s of SIGTERM; killed it")
+        say("collectd did not stop within 20 s of SIGTERM; killed it")
+
+
+def log_tail(out, lines=15):
+    text = ""
+    for name in ("collectd.out", "collectd.log"):
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            text += "".join(open(path, errors="replace").readlines()[-lines:])
+    return text.rstrip() or "(collectd wrote nothing)"
+
+
+def watch(out, proc, seconds):
+    """Waits `seconds`, failing early if collectd exits."""
+    end = time.time() + seconds
+    while time.time() < end:
+        time.sleep(min(0.5, max(0.0, end - time.time())))
+        if proc.poll() is not None:
+            raise DemoError("collectd exited early (status %d):\n%s" %
+                            (proc.returncode, log_tail(out)))
 
 
 # --- reading what the writers wrote ------------------------------------------
 
 def meter_dir(out, writer, instance):
     return os.path.join(out, writer, HOST, "digiwatt-" + instance)
-
-
-def count_files(path):
-    return sum(len(files) for _, _, files in os.walk(path))
-
-
 
 
 def resource_of(ti):
@@ -182,19 +210,28 @@ def read_identifiers(out, instance):
     return found
 
 
+def latest(table, type_, ti):
+    rows = table.get((type_, ti))
+    return rows[-1][1] if rows else None
+
+
+def months(table, type_, ti):
+    """{"YYYY-MM": value} of a month-stamped history series."""
+    return {time.strftime("%Y-%m", time.gmtime(epoch)): values[0]
+            for epoch, values in table.get((type_, ti), [])}
+
+
 def fmt_values(type_, values):
     if type_ == "digiwatt_performance_kwh":
         return "min %g  max %g  user %g" % tuple(values)
     return "%g" % values[0]
 
 
-def print_table(out, tables):
-    say()
-    say("Dispatched identifiers, latest value of each (read from %s):" %
-        os.path.join(out, "csv"))
-    say("(plugin \"digiwatt\", host \"%s\"; a month-stamped history value "
-        "shows the newest month sent so far: the plugin sends one month per "
-        "series and cycle)" % HOST)
+def write_table(path, tables, currency):
+    """Every identifier with its latest value, by meter and resource."""
+    lines = ["Dispatched identifiers, latest value of each (plugin "
+             "\"digiwatt\", host \"%s\", read from the csv files; a month-"
+             "stamped history value shows the newest month sent)" % HOST]
     for meter, instance in METERS:
         by_resource = {}
         for (type_, ti), rows in tables[instance].items():
@@ -204,9 +241,8 @@ def print_table(out, tables):
             entries = sorted(by_resource.get(resource, []))
             if not entries:
                 continue
-            say()
-            say("== %s: %s (%d identifiers)" %
-                (instance, resource or "unclassified", len(entries)))
+            lines += ["", "== %s: %s (%d identifiers)" %
+                      (instance, resource or "unclassified", len(entries))]
             width = max(len(ti) for ti, _, _ in entries)
             for ti, type_, rows in entries:
                 epoch, values = rows[-1]
@@ -214,9 +250,11 @@ def print_table(out, tables):
                 if epoch < time.time() - 86400:  # a month stamp
                     note = "  (month %s, %d rows)" % (
                         time.strftime("%Y-%m", time.gmtime(epoch)), len(rows))
-                say("   %-25s %-*s %s %s%s" % (type_, width, ti,
-                                             fmt_values(type_, values),
-                                             UNITS.get(type_, ""), note))
+                unit = UNITS.get(type_, "").replace("<currency>", currency)
+                lines.append("   %-25s %-*s %s %s%s" % (
+                    type_, width, ti, fmt_values(type_, values), unit, note))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def check_arrival(tables):
@@ -252,270 +290,207 @@ def log_problems(out):
     return errors, warnings
 
 
-# --- the live view -----------------------------------------------------------
-
-def live_line(out, sim, elapsed):
-    head = "[%3ds] %d csv / %d rrd files" % (
-        elapsed, count_files(os.path.join(out, "csv")),
-        count_files(os.path.join(out, "rrd")))
-    try:
-        head += ", %d API requests" % sim.stats()["requests"]
-    except (OSError, ValueError, KeyError):
-        pass
-    parts = [head]
-    for meter, instance in METERS:
-        # One csv row per cycle: the count shows the cycles arriving.
-        rows = lib.csv_rows(out, HOST, instance, "digiwatt_energy_kwh",
-                            "consumption-yesterday")
-        parts.append("%s %s" % (instance, "%g kWh, %d row%s" % (
-            max(rows)[1][0], len(rows), "" if len(rows) == 1 else "s")
-            if rows else "-"))
-    return " | ".join(parts)
+def budget_limits(path=THRESHOLD_CONF):
+    """(WarningMax, FailureMax) of costs-this-month in threshold.conf, the
+    budget that collectd's threshold plugin alerts on."""
+    with open(path) as f:
+        text = "\n".join(line.split("#", 1)[0] for line in f)
+    for body in re.findall(r'<Type\s+"digiwatt_cost">(.*?)</Type>', text,
+                           re.S | re.I):
+        if re.search(r'Instance\s+"costs-this-month"', body, re.I):
+            found = [re.search(r"%s\s+([0-9.]+)" % k, body, re.I)
+                     for k in ("WarningMax", "FailureMax")]
+            if all(found):
+                return tuple(float(m.group(1)) for m in found)
+    raise DemoError("%s: no WarningMax and FailureMax for costs-this-month"
+                    % path)
 
 
-def log_tail(out, lines=15):
-    text = ""
-    for name in ("collectd.out", "collectd.log"):
-        path = os.path.join(out, name)
-        if os.path.exists(path):
-            text += "".join(open(path, errors="replace").readlines()[-lines:])
-    return text.rstrip() or "(collectd wrote nothing)"
+# --- the numbers behind the pictures -----------------------------------------
 
-
-def watch(out, proc, sim, seconds):
-    """Prints one line per cycle until seconds have passed."""
-    start = time.time()
-    tick = start
-    while True:
-        tick += INTERVAL_S
-        now = time.time()
-        if tick > start + seconds:
-            time.sleep(max(0.0, start + seconds - now))
-            return
-        time.sleep(max(0.0, tick - now))
-        if proc.poll() is not None:
-            raise DemoError("collectd exited early (status %d):\n%s" %
-                            (proc.returncode, log_tail(out)))
-        say(live_line(out, sim, time.time() - start))
-
-
-# --- graphs ------------------------------------------------------------------
-
-def esc(text):
-    """rrdtool separates arguments with ':'; paths and legends escape it."""
-    return text.replace("\\", "\\\\").replace(":", "\\:")
-
-
-def rrd_file(out, instance, type_, ti):
-    path = os.path.join(meter_dir(out, "rrd", instance),
-                        "%s-%s.rrd" % (type_, ti))
-    return path if os.path.exists(path) else None
-
-
-class Graph:
-    def __init__(self, path, title, vertical_label, start, end,
-                 logarithmic=False):
-        self.path = path
-        self.args = [lib.RRDTOOL, "graph", path, "--imgformat", "PNG",
-                     "--start", str(int(start)), "--end", str(int(end)),
-                     "--width", "760", "--height", "260",
-                     "--title", title, "--vertical-label", vertical_label,
-                     "--units-exponent", "0", "--alt-autoscale-max"]
-        # A running yearly total next to monthly figures needs a log scale
-        # to keep every line readable; the others start at zero.
-        self.args += (["--logarithmic", "--units=si"] if logarithmic
-                      else ["--lower-limit", "0"])
-        self.defs = 0
-
-    def define(self, rrd, ds="value"):
-        name = "v%d" % self.defs
-        self.defs += 1
-        self.args.append("DEF:%s=%s:%s:AVERAGE" % (name, esc(rrd), ds))
-        return name
-
-    def last(self, vname):
-        self.args.append("VDEF:%s_last=%s,LAST" % (vname, vname))
-        return vname + "_last"
-
-    def draw(self):
-        run = subprocess.run(self.args, capture_output=True, text=True)
-        if run.returncode != 0:
-            raise DemoError("rrdtool graph %s: %s" %
-                            (os.path.basename(self.path),
-                             (run.stderr or run.stdout).strip()))
-        return self.path
-
-
-def graph_consumption(out, instance, graph):
-    drawn = 0
-    for i, period in enumerate(lib.PERIODS):
-        rrd = rrd_file(out, instance, "digiwatt_energy_kwh",
-                       "consumption-" + period)
-        if rrd is None:
-            continue
-        v = graph.define(rrd)
-        graph.args += ["LINE2:%s%s:%s" % (v, PALETTE[i], period.ljust(16)),
-                       "GPRINT:%s:%%8.2lf kWh\\l" % graph.last(v)]
-        drawn += 1
-    return drawn
-
-
-def nice_step(x):
-    """The smallest 1, 2 or 5 times a power of ten that is at least x."""
-    power = 10.0 ** math.floor(math.log10(x))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= x)
-
-
-def graph_costs(out, instance, graph, tables):
-    """Costs per period on the left axis, their trend on the right one.
-    Both axes share eight grid lines, so each line has a round label on
-    either side."""
-    periods = {"costs-" + p for p in lib.PERIODS}
-    latest = {(t, ti): rows[-1][1][0]
-              for (t, ti), rows in tables[instance].items() if ti in periods}
-    costs = [v for (t, _), v in latest.items() if t == "digiwatt_cost"]
-    trends = [abs(v) for (t, _), v in latest.items()
-              if t == "digiwatt_trend_percent"]
-    step = nice_step(max(costs + [1.0]) * 1.1 / 8)
-    span = 20.0
-    while span < max(trends + [0.0]) * 1.05:
-        span *= 2
-    scale = 2 * span / (8 * step)  # right = left * scale - span
-    graph.args += ["--upper-limit", "%g" % (8 * step),
-                   "--rigid", "--y-grid", "%g:1" % step,
-                   "--right-axis", "%g:%g" % (scale, -span),
-                   "--right-axis-label", "trend (%)",
-                   "--right-axis-format", "%.0lf",
-                   "COMMENT:period            cost        trend\\l"]
-    drawn = 0
-    for i, period in enumerate(lib.PERIODS):
-        cost = rrd_file(out, instance, "digiwatt_cost", "costs-" + period)
-        if cost is None:
-            continue
-        c = graph.define(cost)
-        graph.args += ["LINE2:%s%s:%s" % (c, PALETTE[i], period.ljust(16)),
-                       "GPRINT:%s:%%8.2lf EUR" % graph.last(c)]
-        trend = rrd_file(out, instance, "digiwatt_trend_percent",
-                         "costs-" + period)
-        if trend is not None:
-            t = graph.define(trend)
-            graph.args += ["CDEF:%s_axis=%s,%g,+,%g,/" % (t, t, span, scale),
-                           "LINE1:%s_axis%s::dashes" % (t, PALETTE[i]),
-                           "GPRINT:%s:%%+8.1lf %%%%\\l" % graph.last(t)]
-        else:
-            graph.args.append("COMMENT:      (no trend)\\l")
-        drawn += 1
-    graph.args.append("COMMENT:solid\\: cost (left axis), dashed\\: trend "
-                      "against the previous period (right axis)\\l")
-    return drawn
-
-
-def graph_appliances(out, instance, graph):
+def picture_data(table, limits):
+    """{picture: (header, rows)} for one meter, from its csv values."""
+    kwh = months(table, "digiwatt_energy_kwh", "consumption-history")
+    cost = months(table, "digiwatt_cost", "costs-history")
+    shown = sorted(set(kwh) & set(cost))[-HISTORY_MONTHS:]
+    data = {"months": ("month\tkWh\tcosts",
+                       [(m, kwh[m], cost[m]) for m in shown])}
     prefix = "distribution-%s-" % APPLIANCE_PERIOD
-    pattern = os.path.join(meter_dir(out, "rrd", instance),
-                           "digiwatt_energy_kwh-%s*.rrd" % prefix)
-    drawn = 0
-    for i, rrd in enumerate(sorted(glob.glob(pattern))):
-        ti = os.path.basename(rrd)[len("digiwatt_energy_kwh-"):-len(".rrd")]
-        appliance = ti[len(prefix):]
-        v = graph.define(rrd)
-        graph.args += ["AREA:%s%s:%s%s" % (v, PALETTE[i % len(PALETTE)],
-                                           esc(appliance.ljust(26)),
-                                           ":STACK" if drawn else ""),
-                       "GPRINT:%s:%%8.2lf kWh" % graph.last(v)]
-        share = rrd_file(out, instance, "digiwatt_share_percent", ti)
-        if share is not None:
-            graph.args.append("GPRINT:%s:%%6.1lf %%%%" %
-                              graph.last(graph.define(share)))
-        graph.args.append("COMMENT:\\l")
-        drawn += 1
-    return drawn
+    shares = []
+    for (type_, ti), rows in table.items():
+        if type_ == "digiwatt_share_percent" and ti.startswith(prefix):
+            energy = latest(table, "digiwatt_energy_kwh", ti)
+            shares.append((ti[len(prefix):], rows[-1][1][0],
+                           energy[0] if energy else float("nan")))
+    data["appliances"] = ("appliance\tpercent\tkWh",
+                          sorted(shares, key=lambda r: -r[1]))
+    perf = []
+    for period in lib.PERIODS:
+        v = latest(table, "digiwatt_performance_kwh", "performance-" + period)
+        if v:
+            perf.append((period, v[0], v[2], v[1]))
+    data["similar-users"] = ("period\tmost_frugal\tyou\tmost_consuming",
+                             perf)
+    budget = []
+    for label, ti in (("so far", "costs-this-month"),
+                      ("forecast", "costs-forecast")):
+        v = latest(table, "digiwatt_cost", ti)
+        if v:
+            state = "ok" if v[0] < limits[0] else \
+                "warning" if v[0] < limits[1] else "failure"
+            budget.append((label, v[0], state))
+    data["budget"] = ("what\tcosts\tstate\t# warning %g failure %g" % limits,
+                      budget)
+    return data
 
 
-def graph_history(out, instance, graph):
-    series = [("digiwatt_energy_kwh", "consumption-history-latest", "kWh"),
-              ("digiwatt_energy_kwh", "yearly-compound-latest", "kWh"),
-              ("digiwatt_energy_kwh", "yearly-compound-total-latest", "kWh"),
-              ("digiwatt_cost", "costs-history-latest", "EUR"),
-              ("digiwatt_cost", "costs-forecast", "EUR")]
-    drawn = 0
-    for i, (type_, ti, unit) in enumerate(series):
-        rrd = rrd_file(out, instance, type_, ti)
-        if rrd is None:
-            continue
-        v = graph.define(rrd)
-        # consumption-history and yearly-compound hold the same monthly
-        # figure: the dashes let both lines show.
-        style = ":dashes" if ti in ("costs-forecast",
-                                    "yearly-compound-latest") else ""
-        graph.args += ["LINE2:%s%s:%s%s" % (v, PALETTE[i], ti.ljust(30),
-                                            style),
-                       "GPRINT:%s:%%10.2lf %s\\l" % (graph.last(v), unit)]
-        drawn += 1
-    return drawn
+def write_data(path, header, rows):
+    with open(path, "w") as f:
+        f.write("# " + header + "\n")
+        for row in rows:
+            f.write("\t".join(v if isinstance(v, str) else "%.6g" % v
+                              for v in row) + "\n")
 
 
-def graph_performance(out, instance, graph):
-    """The min..max band of similar users and this user, for one period;
-    the legend lists every period."""
-    drawn = 0
-    rrd = rrd_file(out, instance, "digiwatt_performance_kwh",
-                   "performance-" + PERFORMANCE_PERIOD)
-    if rrd is not None:
-        lo = graph.define(rrd, "min")
-        hi = graph.define(rrd, "max")
-        user = graph.define(rrd, "user")
-        graph.args += ["CDEF:band=%s,%s,-" % (hi, lo),
-                       "AREA:%s" % lo,
-                       "AREA:band#aec7e8:similar users, min to max "
-                       "(%s)\\l:STACK" % PERFORMANCE_PERIOD,
-                       "LINE2:%s#d62728:this user (%s)\\l" %
-                       (user, PERFORMANCE_PERIOD)]
-        drawn += 1
-    graph.args.append("COMMENT:period                 min        max       "
-                      "user\\l")
-    for period in lib.PERIODS + ["savings"]:
-        ti = "savings" if period == "savings" else "performance-" + period
-        rrd = rrd_file(out, instance, "digiwatt_performance_kwh", ti)
-        if rrd is None:
-            continue
-        label = "savings (30 days)" if period == "savings" else period
-        graph.args.append("COMMENT:%s" % label.ljust(18))
-        for ds in ("min", "max", "user"):
-            graph.args.append("GPRINT:%s:%%10.2lf" %
-                              graph.last(graph.define(rrd, ds)))
-        graph.args.append("COMMENT: kWh\\l")
-    return drawn
+# --- the pictures ------------------------------------------------------------
+
+def gp_text(text):
+    """A gnuplot string literal (double quotes: \\n is a new line)."""
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-GRAPHS = [  # file suffix, title, vertical label, function, log scale
-    ("consumption", "consumption per period", "kWh", graph_consumption,
-     False),
-    ("costs", "costs per period, with trend", "EUR", graph_costs, False),
-    ("appliances", "appliance breakdown (%s, stacked)" % APPLIANCE_PERIOD,
-     "kWh", graph_appliances, False),
-    ("history", "monthly histories, newest month (-latest)", "kWh / EUR",
-     graph_history, True),
-    ("performance", "performance against similar users", "kWh",
-     graph_performance, False),
-]
+def gp_head(png, title, top):
+    """A picture's settings; top: the largest value drawn (the y axis
+    leaves room above it for the labels)."""
+    return ["set output %s" % gp_text(png), "reset",
+            "set title %s font ',13'" % gp_text(title),
+            "set style fill solid 0.85 border -1", "set boxwidth 0.7",
+            "set grid ytics lc rgb '#dddddd'", "set key off",
+            "set yrange [0:%g]" % (top * 1.15 or 1), "set bmargin 4",
+            "set offsets 0.5, 0.5, 0, 0", "set datafile separator tab"]
 
 
-def draw_graphs(out, tables, start, end):
+def bars(dat, column, colour, fmt, extra=""):
+    """A bar per row at x = row number, labelled with its value."""
+    return ("%s using 0:%d:xtic(1) with boxes lc rgb '%s'%s, "
+            "'' using 0:%d:(sprintf('%s', $%d)) with labels offset 0,0.8 "
+            "notitle" % (gp_text(dat), column, colour, extra, column, fmt,
+                         column))
+
+
+def gp_months(png, dat, instance, meter, currency, rows):
+    out = gp_head(png, "", max(r[1] for r in rows))
+    out += ["unset title", "set bmargin 2",
+            "set multiplot layout 2,1 title %s font ',13'" %
+            gp_text("%s (%s): the last %d months" % (instance, meter,
+                                                     len(rows))),
+            "set ylabel 'kWh'", "set title 'consumption per month (kWh)'",
+            "plot " + bars(dat, 2, COLOURS["consumption"], "%.0f"),
+            "set yrange [0:%g]" % (max(r[2] for r in rows) * 1.15),
+            "set ylabel %s" % gp_text(currency),
+            "set title %s" % gp_text("costs per month (%s)" % currency),
+            "plot " + bars(dat, 3, COLOURS["costs"], "%.2f"),
+            "unset multiplot"]
+    return out
+
+
+def gp_appliances(png, dat, instance, meter, rows):
+    out = gp_head(png, "%s (%s): appliance shares of consumption, %s" %
+                  (instance, meter, APPLIANCE_PERIOD),
+                  max(r[1] for r in rows))
+    out += ["set ylabel '% of the period''s kWh'",
+            "plot %s using 0:2:xtic(stringcolumn(1).\"\\n\".sprintf("
+            "'%%.1f kWh', $3)) with boxes lc rgb '%s', '' using 0:2:"
+            "(sprintf('%%.1f %%%%', $2)) with labels offset 0,0.8 notitle" %
+            (gp_text(dat), COLOURS["share"])]
+    return out
+
+
+def gp_similar(png, dat, instance, meter, rows):
+    """Three bars per period: most frugal, you, most consuming."""
+    out = gp_head(png, "%s (%s): you against similar users (kWh)" %
+                  (instance, meter), max(max(r[1:]) for r in rows))
+    out += ["set ylabel 'kWh'", "set boxwidth 0.9", "set key top left",
+            "set xtics scale 0", "set offsets 0.8, 0.8, 0, 0"]
+    plots = []
+    for i, (col, name) in enumerate(((2, "frugal"), (3, "you"),
+                                     (4, "consuming"))):
+        label = {"frugal": "most frugal similar user", "you": "you",
+                 "consuming": "most consuming similar user"}[name]
+        x = "($0*4+%d)" % i
+        plots.append("%s using %s:%d%s with boxes lc rgb '%s' title %s" % (
+            gp_text(dat) if i == 0 else "''", x, col,
+            ":xtic(1)" if i == 1 else "", COLOURS[name], gp_text(label)))
+        plots.append("'' using %s:%d:(sprintf('%%.0f', $%d)) with labels "
+                     "offset 0,0.8 font ',8' notitle" % (x, col, col))
+    out.append("plot " + ", ".join(plots))
+    return out
+
+
+def gp_budget(png, dat, instance, meter, currency, limits, rows):
+    out = gp_head(png, "%s (%s): this month against the budget (%s)" %
+                  (instance, meter, currency),
+                  max([limits[1] * 1.1] + [r[1] for r in rows]))
+    out += ["set ylabel %s" % gp_text(currency), "set boxwidth 0.5"]
+    for value, name, what in ((limits[0], "warning", "WarningMax"),
+                              (limits[1], "failure", "FailureMax")):
+        out += ["set arrow from graph 0, first %g to graph 1, first %g "
+                "nohead dt 2 lw 2 lc rgb '%s' front" % (value, value,
+                                                       COLOURS[name]),
+                "set label %s at graph 0.01, first %g offset 0,0.6 "
+                "tc rgb '%s' front" % (gp_text(
+                    "budget %s %g %s (threshold.conf %s)" %
+                    (name, value, currency, what)), value, COLOURS[name])]
+    out.append("plot %s using 0:2:(stringcolumn(3) eq 'ok' ? 0x%s : "
+               "stringcolumn(3) eq 'warning' ? 0x%s : 0x%s):xtic(1) with "
+               "boxes lc rgb variable, '' using 0:2:(sprintf('%%.2f %s', "
+               "$2)) with labels offset 0,0.8 notitle" % (
+                   gp_text(dat), COLOURS["ok"][1:], COLOURS["warning"][1:],
+                   COLOURS["failure"][1:], currency.replace("'", "")))
+    return out
+
+
+def draw_pictures(out, tables, currency, limits):
+    """Writes the .dat files and draws every picture with one gnuplot
+    run; returns the PNG paths."""
+    pictures = os.path.join(out, "pictures")
+    # noenhanced: appliance names keep their underscores
+    script = ["set terminal pngcairo noenhanced size %d,%d "
+              "font 'DejaVu Sans,10'" % (WIDTH, HEIGHT)]
     paths = []
     for meter, instance in METERS:
-        for suffix, title, label, function, logarithmic in GRAPHS:
-            graph = Graph(os.path.join(out, "graphs",
-                                       "%s-%s.png" % (instance, suffix)),
-                          "%s (%s): %s" % (instance, meter, title), label,
-                          start, end, logarithmic)
-            args = (out, instance, graph)
-            if function is graph_costs:
-                args += (tables,)
-            if function(*args) == 0:
-                raise DemoError("%s: no RRD file for the %s graph" %
-                                (instance, suffix))
-            paths.append(graph.draw())
+        data = picture_data(tables[instance], limits)
+        for name in PICTURES:
+            header, rows = data[name]
+            if not rows:
+                raise DemoError("%s: no values for the %s picture" %
+                                (instance, name))
+            base = os.path.join(pictures, "%s-%s" % (instance, name))
+            write_data(base + ".dat", header, rows)
+            png, dat = base + ".png", base + ".dat"
+            script += {
+                "months": lambda: gp_months(png, dat, instance, meter,
+                                            currency, rows),
+                "appliances": lambda: gp_appliances(png, dat, instance,
+                                                    meter, rows),
+                "similar-users": lambda: gp_similar(png, dat, instance,
+                                                    meter, rows),
+                "budget": lambda: gp_budget(png, dat, instance, meter,
+                                            currency, limits, rows),
+            }[name]()
+            paths.append(png)
+    script.append("set output")
+    path = os.path.join(pictures, "pictures.gp")
+    with open(path, "w") as f:
+        f.write("\n".join(script) + "\n")
+    try:
+        run = subprocess.run([GNUPLOT, path], capture_output=True, text=True)
+    except OSError as e:
+        raise DemoError("gnuplot: %s (install gnuplot-nox, see "
+                        "contrib/deps/core.txt)" % e)
+    if run.returncode != 0 or run.stderr.strip():
+        raise DemoError("gnuplot %s: %s" % (path, (run.stderr or
+                                                    run.stdout).strip()))
     return paths
 
 
@@ -530,6 +505,13 @@ def options():
         "DEMO_OUT", os.path.join(lib.TOP_BUILDDIR, "demo-out")),
                         help="output directory, recreated (DEMO_OUT, "
                              "demo-out/ at the top of the tree)")
+    parser.add_argument("--currency",
+                        default=os.environ.get("DEMO_CURRENCY", "EUR"),
+                        help="the currency amounts are labelled with "
+                             "(DEMO_CURRENCY, EUR)")
+    parser.add_argument("--setup-log",
+                        help="demo.sh's log of the installation and the "
+                             "build, moved into the output directory")
     return parser.parse_args()
 
 
@@ -537,62 +519,82 @@ def on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
-def run(args):
-    out = prepare_out(args.out)
+def collect(out, args):
+    """Runs the simulator and collectd; returns when both have stopped."""
     signal.signal(signal.SIGTERM, on_sigterm)
-    sim = start_simulator(out)
+    # The simulator stays in the terminal's process group, so a Ctrl-C
+    # stops it at once; collectd, in a session of its own, is stopped
+    # right after. A read cycle caught in between only logs warnings.
+    sim = lib.Simulator(out)
     proc = None
-    start = time.time()
     try:
-        say("simulator: %s (log: %s)" % (sim.base,
-                                         os.path.join(out, "sim.log")))
+        say("simulator serving the API on %s (log: sim.log)" % sim.base)
         conf = write_config(out, sim)
         proc = start_collectd(out, conf)
-        say("collectd:  pid %d, Interval %d s, config %s" %
-            (proc.pid, INTERVAL_S, conf))
-        say("meters:    %s; running %g s (DEMO_SECONDS), Ctrl-C stops "
-            "earlier" % (", ".join("%s as \"%s\"" % m for m in METERS),
-                         args.seconds))
-        say("every %d s: files written, requests the simulator served, and "
-            "per meter the newest consumption-yesterday with its csv row "
-            "count" % INTERVAL_S)
-        watch(out, proc, sim, args.seconds)
+        say("collectd reading %s every %d s, for %g s (Ctrl-C stops "
+            "earlier; log: collectd.log)" % (
+                " and ".join('%s as "%s"' % m for m in METERS), INTERVAL_S,
+                args.seconds))
+        watch(out, proc, args.seconds)
     except KeyboardInterrupt:
-        say("\ninterrupted")
+        say("interrupted")
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the stop finish
-        say("stopping collectd (SIGTERM: the writers flush) and the "
-            "simulator")
         stop_collectd(proc)
         sim.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    end = time.time()
 
+
+def summary(instance, meter, table, currency, limits):
+    kwh = latest(table, "digiwatt_energy_kwh", "consumption-this-month")
+    cost = latest(table, "digiwatt_cost", "costs-this-month")
+    forecast = latest(table, "digiwatt_cost", "costs-forecast")
+    if not (kwh and cost and forecast):
+        return "%s (%s): this month's values did not arrive" % (instance,
+                                                                 meter)
+    verdict = "within the budget" if forecast[0] < limits[0] else \
+        "above the warning limit" if forecast[0] < limits[1] else \
+        "above the budget"
+    return ("%s (%s): %.1f kWh and %.2f %s so far this month; forecast "
+            "%.2f %s, %s (warning %g, failure %g)" % (
+                instance, meter, kwh[0], cost[0], currency, forecast[0],
+                currency, verdict, limits[0], limits[1]))
+
+
+def run(args):
+    out = prepare_out(args.out)
+    if args.setup_log and os.path.exists(args.setup_log):
+        shutil.move(args.setup_log, os.path.join(out, "setup.log"))
+    limits = budget_limits()
+    say("output in %s" % out)
+    collect(out, args)
     tables = {instance: read_identifiers(out, instance)
               for _, instance in METERS}
-    print_table(out, tables)
+    write_table(os.path.join(out, "values.txt"), tables, args.currency)
     errors, warnings = log_problems(out)
     missing = check_arrival(tables)
-    paths = []
-    if not missing:  # every graph has its RRD files
-        say()
-        paths = draw_graphs(out, tables, start - INTERVAL_S, end)
-        for path in paths:
-            say("graph: %s" % path)
-    say()
-    say("output: %s (csv/, rrd/, collectd.log, graphs/)" % out)
-    for line in warnings[:10]:
+    got = min(len(months(tables[i], "digiwatt_energy_kwh",
+                         "consumption-history")) for _, i in METERS)
+    say("collectd stopped; %d identifiers, %d of %d history months (all "
+        "values: values.txt)" % (sum(len(t) for t in tables.values()), got,
+                                 HISTORY_MONTHS))
+    for meter, instance in METERS:
+        say(summary(instance, meter, tables[instance], args.currency,
+                    limits))
+    for line in warnings[:5]:
         say("warning: " + line)
-    for line in errors[:20]:
+    for line in errors[:10]:
         say("error: " + line)
     for line in missing:
         say("missing: " + line)
     if errors or missing:
-        say("demo: FAILED (%d plugin errors in the log, %d resources "
+        say("FAILED (%d plugin errors in collectd.log, %d resources "
             "missing)" % (len(errors), len(missing)))
         return 1
-    say("demo: ok, %d identifiers of %d meters, %d graphs" %
-        (sum(len(t) for t in tables.values()), len(METERS), len(paths)))
+    paths = draw_pictures(out, tables, args.currency, limits)
+    say("%d pictures in %s: %s" % (
+        len(paths), os.path.join(out, "pictures"),
+        ", ".join(os.path.basename(p) for p in paths)))
     return 0
 
 
@@ -601,7 +603,7 @@ def main():
     try:
         return run(args)
     except DemoError as e:
-        say("demo: " + str(e))
+        say(str(e))
         return 1
 
 

@@ -1,12 +1,19 @@
-"""Reading the Grafana dashboards of contrib/grafana/ the way Grafana
-would run them: every query and template variable, with the variables
-substituted, over the panel's time range.
+"""Running the Grafana dashboards of contrib/grafana/ the way Grafana
+would: every query and template variable, with the variables substituted
+as Grafana formats them for each store, over the panel's time range, sent
+to the real store (InfluxDB's /query, graphite-web's /render, Prometheus's
+/api/v1/query and query_range). The store answers; this module only
+checks the answer:
 
-Graphite targets are evaluated here against whisper files (the stored
-data carbon-cache wrote) by a small evaluator of Graphite's target
-grammar: paths with Graphite's globs (*, ?, [..], {a,b}) and the few
-functions the dashboards use. A function it does not know fails the
-test, so a dashboard cannot use something this test never ran."""
+- every query returns at least one series with a value (a query that
+  returns nothing fails the test with its text);
+- every series is named "<meter> ..." after one of the selected meters
+  (so a comparison of several meters can tell them apart), and the
+  panel's renameByRegex steps, applied to those names, leave no raw
+  type_instance behind;
+- with every meter selected (the Meter variable is multi-select), the
+  queries of consumption-this-month (which every test meter has) return
+  a series for each meter."""
 
 import json
 import os
@@ -16,7 +23,13 @@ import time
 import wlib
 
 GRAFANA_DIR = os.path.join(wlib.lib.TOP_SRCDIR, "contrib", "grafana")
+BACKENDS = ("influxdb", "graphite", "prometheus")
 PERIODS = wlib.lib.PERIODS
+MAX_DATA_POINTS = 600  # Grafana sends the panel's width in pixels
+DEFAULT_RANGE_S = 300  # the dashboard range the tests choose: last 5 min
+# What renameByRegex must have removed from a series name.
+RAW = re.compile(r"(consumption|costs|distribution|disaggregation|yearly|"
+                 r"savings|saving-potential|performance)-|-latest$")
 
 
 def load(backend):
@@ -33,6 +46,11 @@ def panels(dashboard):
         else:
             out.append(p)
     return out
+
+
+def query_text(target):
+    return target.get("query") or target.get("target") or \
+        target.get("expr") or ""
 
 
 def targets(dashboard):
@@ -68,201 +86,116 @@ def unresolved(text):
     return bool(re.search(r"\$\{?[A-Za-z_]|\[\[", text))
 
 
-def time_range(panel, default_seconds):
-    """(from, until) in Unix seconds: the panel's relative time override
-    ("13M", "7d", ...) or the default range."""
-    span = default_seconds
-    rel = panel.get("timeFrom")
-    if rel:
-        m = re.fullmatch(r"(\d+)([smhdwMy])", rel)
-        if not m:
-            raise ValueError("panel %r: timeFrom %r" % (panel["title"], rel))
-        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400,
-                "M": 31 * 86400, "y": 366 * 86400}[m.group(2)]
-        span = int(m.group(1)) * unit
+def multi_value(backend, values):
+    """A multi-select variable's values as Grafana writes them into a
+    query of the store: a regex alternation or a Graphite glob."""
+    if len(values) == 1:
+        return values[0]
+    if backend == "graphite":
+        return "{%s}" % ",".join(values)
+    return "(%s)" % "|".join(re.sub(r"[\\^$*+?.()|[\]{}/]", r"\\\g<0>", v)
+                             for v in values)
+
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400,
+         "M": 31 * 86400, "y": 366 * 86400}
+
+
+def seconds(text):
+    m = re.fullmatch(r"(\d+)([smhdwMy])", text)
+    if not m:
+        raise ValueError("not a Grafana duration: %r" % text)
+    return int(m.group(1)) * UNITS[m.group(2)]
+
+
+def time_range(panel, default_seconds=DEFAULT_RANGE_S):
+    """(from, to) in Unix seconds: the panel's relative time override
+    ("13M", "31d") or the dashboard's range, ending now."""
+    span = seconds(panel["timeFrom"]) if panel.get("timeFrom") else \
+        default_seconds
     now = int(time.time())
-    return now - span, now + 60
+    return now - span, now
 
 
-# --- Graphite ----------------------------------------------------------------
-
-class GraphiteError(Exception):
-    pass
-
-
-def _parse(text):
-    """Graphite's target grammar: call(args), 'string', "string", number,
-    or a path (globs and {a,b} included). Returns a nested tuple tree."""
-    pos = 0
-
-    def skip_ws():
-        nonlocal pos
-        while pos < len(text) and text[pos] == " ":
-            pos += 1
-
-    def expr():
-        nonlocal pos
-        skip_ws()
-        if pos >= len(text):
-            raise GraphiteError("unexpected end of %r" % text)
-        c = text[pos]
-        if c in "'\"":
-            end = text.index(c, pos + 1)
-            value = text[pos + 1:end]
-            pos = end + 1
-            return ("str", value)
-        start, depth = pos, 0
-        while pos < len(text):
-            c = text[pos]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-            elif depth == 0 and c in "(),":
-                break
-            pos += 1
-        token = text[start:pos].strip()
-        if pos < len(text) and text[pos] == "(":
-            pos += 1
-            args = []
-            skip_ws()
-            if text[pos] == ")":
-                pos += 1
-                return ("call", token, args)
-            while True:
-                args.append(expr())
-                skip_ws()
-                if text[pos] == ",":
-                    pos += 1
-                elif text[pos] == ")":
-                    pos += 1
-                    return ("call", token, args)
-                else:
-                    raise GraphiteError("bad argument list in %r" % text)
-        if re.fullmatch(r"-?\d+(\.\d+)?", token):
-            return ("num", float(token))
-        if token in ("true", "false"):
-            return ("bool", token == "true")
-        if not token:
-            raise GraphiteError("empty token in %r" % text)
-        return ("path", token)
-
-    tree = expr()
-    skip_ws()
-    if pos != len(text):
-        raise GraphiteError("trailing text in %r" % text)
-    return tree
+def interval_s(panel, start, until, minimum=1):
+    """Grafana's $__interval: the panel's minimum interval, or the range
+    over the data points, at least the data source's minimum (collectd's
+    Interval in the tests: 1 s)."""
+    auto = max(minimum, (until - start) // MAX_DATA_POINTS)
+    if panel.get("interval"):
+        return max(seconds(panel["interval"]), auto)
+    return auto
 
 
-def _glob_regex(component):
-    """One path component of a Graphite glob as a regex."""
-    out, i = "", 0
-    while i < len(component):
-        c = component[i]
-        if c == "*":
-            out += "[^.]*"
-        elif c == "?":
-            out += "[^.]"
-        elif c == "[":
-            end = component.index("]", i)
-            out += component[i:end + 1]
-            i = end
-        elif c == "{":
-            end = component.index("}", i)
-            out += "(?:%s)" % "|".join(
-                re.escape(a) for a in component[i + 1:end].split(","))
-            i = end
-        else:
-            out += re.escape(c)
-        i += 1
-    return re.compile(out + r"\Z")
+def rename(panel, name):
+    """The panel's renameByRegex transformations, as Grafana applies them
+    (JavaScript's String.replace: the first match)."""
+    for t in panel.get("transformations", []):
+        if t["id"] != "renameByRegex":
+            continue
+        pattern = t["options"]["regex"]
+        repl = re.sub(r"\$(\d)", r"\\g<\1>", t["options"]["renamePattern"])
+        name = re.sub(pattern, repl, name, count=1)
+    return name
 
 
-def find(root, pattern):
-    """Metric names under a whisper root that match a Graphite glob."""
-    parts = pattern.split(".")
-    found = []
-
-    def walk(directory, i, prefix):
-        try:
-            entries = sorted(os.listdir(directory))
-        except FileNotFoundError:
-            return
-        rx = _glob_regex(parts[i])
-        last = i == len(parts) - 1
-        for entry in entries:
-            full = os.path.join(directory, entry)
-            if last and entry.endswith(".wsp") and rx.match(entry[:-4]):
-                found.append(prefix + entry[:-4])
-            elif not last and os.path.isdir(full) and rx.match(entry):
-                walk(full, i + 1, prefix + entry + ".")
-
-    walk(root, 0, "")
-    return found
+def check_names(where, panel, series, meters, per_meter):
+    """Every series is named after a selected meter (or an account for the
+    health row) and renamed to something without a raw type_instance."""
+    for name, _ in series:
+        owner = name.split(" ", 1)[0]
+        if per_meter and owner not in meters:
+            wlib.lib.fail("%s: series %r is not named after one of the "
+                          "meters %s" % (where, name, meters))
+        shown = rename(panel, name)
+        if RAW.search(shown.split(" ", 1)[-1]) and " " in shown:
+            wlib.lib.fail("%s: series %r is shown as %r: the panel's "
+                          "renameByRegex misses it" % (where, name, shown))
 
 
-def find_nodes(root, pattern):
-    """Like Graphite's /metrics/find: names of the last component of
-    every branch or leaf matching the glob (what a query variable lists)."""
-    parts = pattern.split(".")
-    directory = root
-    names = set()
-
-    def walk(directory, i):
-        try:
-            entries = sorted(os.listdir(directory))
-        except FileNotFoundError:
-            return
-        rx = _glob_regex(parts[i])
-        for entry in entries:
-            name = entry[:-4] if entry.endswith(".wsp") else entry
-            if not rx.match(name):
-                continue
-            if i == len(parts) - 1:
-                names.add(name)
-            elif os.path.isdir(os.path.join(directory, entry)):
-                walk(os.path.join(directory, entry), i + 1)
-
-    walk(directory, 0)
-    return sorted(names)
+def has_data(series):
+    return any(v is not None for _, vs in series for v in vs)
 
 
-def evaluate(root, target, start, until):
-    """[(name, [values...])] of a Graphite target over [start, until]."""
-    import whisper
-
-    def series_of(path):
-        out = []
-        for name in find(root, path):
-            f = os.path.join(root, *name.split(".")) + ".wsp"
-            (_, _, _), values = whisper.fetch(f, start, until)
-            out.append((name, list(values)))
-        return out
-
-    def series_arg(node):
-        value = ev(node)
-        if not isinstance(value, list):
-            raise GraphiteError("a series list was expected, not %r" % value)
-        return value
-
-    def ev(node):
-        kind = node[0]
-        if kind == "path":
-            return series_of(node[1])
-        if kind in ("str", "num", "bool"):
-            return node[1]
-        name, args = node[1], node[2]
-        if name == "alias":
-            return [(ev(args[1]), v) for _, v in series_arg(args[0])]
-        if name == "aliasSub":
-            search, replace = ev(args[1]), ev(args[2])
-            return [(re.sub(search, replace, n), v)
-                    for n, v in series_arg(args[0])]
-        if name == "exclude":
-            rx = re.compile(ev(args[1]))
-            return [(n, v) for n, v in series_arg(args[0])
-                    if not rx.search(n)]
-        raise GraphiteError("function %s() is not known to this test; "
-                            "teach dashboards.evaluate() what it does" % name)
-
-    return ev(_parse(target))
+def run_all(backend, dash, run, values, meters, builtins=None):
+    """Runs every query of dash through run(panel, target, text, start,
+    until) -> [(series name, [values])], which sends it to the store.
+    values: the dashboard's variables (host, datasource, ...);
+    builtins(panel, start, until): Grafana's own variables for the store
+    ($timeFilter, $__interval, $__range, ...); meters: every meter
+    instance the store holds, the test's main meter first. Returns the
+    number of queries run."""
+    runs = 0
+    for panel, target in targets(dash):
+        text = query_text(target)
+        per_meter = uses(text, "meter")
+        start, until = time_range(panel)
+        if builtins:
+            text = substitute(text, builtins(panel, start, until))
+        choices = [[meters[0]]]
+        if per_meter:
+            choices.append(meters)
+        for selected in choices:
+            periods = PERIODS if uses(text, "period") and \
+                len(selected) == 1 else ["this-month"]
+            for period in periods:
+                v = dict(values, period=period,
+                         meter=multi_value(backend, selected))
+                query = substitute(text, v)
+                if unresolved(query):
+                    wlib.lib.fail("panel %r: unresolved variable in %s" %
+                                  (panel["title"], query))
+                where = "%s panel %r, query %s (meters %s, period %s)" % (
+                    backend, panel["title"], query, selected, period)
+                series = run(panel, target, query, start, until)
+                if not has_data(series):
+                    wlib.lib.fail("%s: no data" % where)
+                check_names(where, panel, series, selected, per_meter)
+                owners = {n.split(" ", 1)[0] for n, vs in series
+                          if any(x is not None for x in vs)}
+                if len(selected) > 1 and "consumption-this-month" in query \
+                        and owners != set(selected):
+                    wlib.lib.fail("%s: want a series for each meter, got "
+                                  "%s" % (where, sorted(owners)))
+                runs += 1
+    return runs

@@ -160,7 +160,7 @@ def main():
     for plugin in ("threshold", "exec"):
         if not os.path.exists(os.path.join(lib.SYSTEM_PLUGINS,
                                            plugin + ".so")):
-            wlib.skip("collectd's %s plugin is missing" % plugin)
+            wlib.missing("collectd's %s plugin is missing" % plugin)
     with lib.Workdir() as workdir:
         sim = lib.Simulator(workdir)
         try:

@@ -10,14 +10,24 @@ whisper files (python3-whisper):
   escaped to "_", over several cycles;
 - each month of the four histories at its own timestamp;
 - the second meter under the safe form of its ID (dots never reach a path);
-- the plugin's self-metrics;
-- every target and template variable of contrib/grafana/
-  digiwatt-graphite.json returns data."""
+- the plugin's self-metrics.
+
+Then a real graphite-web (Debian's graphite-web, Django's runserver on
+loopback) reads that whisper directory and carbon's cache: every target
+and template variable of contrib/grafana/digiwatt-graphite.json, sent to
+its /render and /metrics/find APIs as Grafana sends them, returns data
+(tests/writers/dashboards.py).
+
+whisper and graphite-web are Debian's Python packages: the test runs
+under the interpreter that has them (/usr/bin/python3 when a pyenv
+python3 comes first on PATH) and fails when none has."""
 
 import os
 import re
+import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dashboards  # noqa: E402
@@ -25,6 +35,7 @@ import wlib  # noqa: E402
 
 lib = wlib.lib
 CARBON = "/usr/bin/carbon-cache"
+GRAPHITE_WEB = "/usr/lib/python3/dist-packages/graphite/settings.py"
 HOSTNAME = "e2e.lan"   # write_graphite escapes the dot
 GRAPHITE_HOST = "e2e_lan"
 METER, INSTANCE = "125fd56", "home"
@@ -67,7 +78,79 @@ def start_carbon(workdir):
                           "--nodaemon", "start"],
                          env=dict(os.environ, GRAPHITE_ROOT=d))
     carbon.wait_until(lambda: wlib.port_open(line), 60, "line receiver")
-    return carbon, line, d + "/whisper"
+    return carbon, line, query, d + "/whisper"
+
+
+class GraphiteWeb:
+    """Debian's graphite-web under Django's development server on a free
+    loopback port, reading carbon's whisper directory and asking carbon's
+    cache for points not yet written (CARBONLINK_HOSTS), as graphite-web
+    does in a Debian install. Its settings module, sqlite database and
+    logs live in workdir/graphite-web."""
+
+    def __init__(self, workdir, whisper_dir, carbonlink_port):
+        d = os.path.join(workdir, "graphite-web")
+        os.makedirs(os.path.join(d, "log"))
+        with open(os.path.join(d, "digiwatt_test_settings.py"), "w") as f:
+            f.write("\n".join("%s = %r" % kv for kv in [
+                ("SECRET_KEY", "digiwatt-test"),
+                ("STORAGE_DIR", d), ("WHISPER_DIR", whisper_dir),
+                ("STANDARD_DIRS", [whisper_dir]),
+                ("LOG_DIR", os.path.join(d, "log")), ("LOG_ROTATION", False),
+                ("INDEX_FILE", os.path.join(d, "index")),
+                ("CARBONLINK_HOSTS", ["127.0.0.1:%d" % carbonlink_port]),
+                ("TAGDB", ""), ("USE_WORKER_POOL", False),
+                ("DATABASES", {"default": {
+                    "NAME": os.path.join(d, "graphite.db"),
+                    "ENGINE": "django.db.backends.sqlite3"}})]) + "\n")
+        python = wlib.python_with("django", "graphite", "whisper")
+        env = dict(os.environ, PYTHONPATH=d,
+                   DJANGO_SETTINGS_MODULE="graphite.settings",
+                   GRAPHITE_SETTINGS_MODULE="digiwatt_test_settings")
+        # The user profile that /metrics/find looks up needs the tables.
+        migrate = subprocess.run(
+            [python, "-m", "django", "migrate", "--run-syncdb",
+             "--skip-checks", "-v", "0"], cwd=d, env=env,
+            capture_output=True, text=True)
+        if migrate.returncode != 0:
+            lib.fail("graphite-web: django migrate failed:\n" +
+                     (migrate.stdout + migrate.stderr)[-3000:])
+        port = wlib.free_port()
+        self.base = "http://127.0.0.1:%d" % port
+        self.daemon = wlib.Daemon(workdir, "graphite-web", [
+            python, "-m", "django", "runserver", "--noreload",
+            "127.0.0.1:%d" % port], env=env)
+
+    def wait(self):
+        self.daemon.wait_until(
+            lambda: wlib.http_ok(self.base + "/metrics/find?query=*"), 60,
+            "answer to /metrics/find")
+
+    def get(self, path, **params):
+        url = "%s%s?%s" % (self.base, path, urllib.parse.urlencode(params))
+        try:
+            return wlib.http_json(url, timeout=30)
+        except (OSError, ValueError) as e:
+            lib.fail("graphite-web %s: %s\n%s" % (url, e,
+                                                   self.daemon.tail()))
+
+    def render(self, target, start, until):
+        """[(name, [values])] as graphite-web's render API returns them
+        to Grafana (JSON, at most MAX_DATA_POINTS points a series)."""
+        answer = self.get("/render", target=target, format="json",
+                          maxDataPoints=dashboards.MAX_DATA_POINTS,
+                          **{"from": start, "until": until})
+        return [(s["target"], [p[0] for p in s["datapoints"]])
+                for s in answer]
+
+    def find(self, query):
+        """The node names /metrics/find lists (what a query variable
+        offers)."""
+        return sorted(n["text"] for n in self.get("/metrics/find",
+                                                  query=query))
+
+    def stop(self):
+        self.daemon.stop()
 
 
 def graphite_block(port):
@@ -154,10 +237,9 @@ def check_self_metrics(root):
                           (names[0], rates))
 
 
-def variable_values(root, dash, name, values):
+def variable_values(web, dash, name, values):
     v = dashboards.variable(dash, name)
-    query = dashboards.substitute(v["query"], values)
-    nodes = dashboards.find_nodes(root, query)
+    nodes = web.find(dashboards.substitute(v["query"], values))
     rx = v.get("regex", "").strip("/")
     if not rx:
         return nodes
@@ -169,52 +251,37 @@ def variable_values(root, dash, name, values):
     return out
 
 
-def check_dashboard(root):
+def check_dashboard(web):
     dash = dashboards.load("graphite")
-    values = {"prefix": "", "datasource": "graphite"}
-    hosts = variable_values(root, dash, "host", values)
+    values = {"prefix": "", "datasource": "graphite", "currency": "EUR"}
+    hosts = variable_values(web, dash, "host", values)
     if hosts != [GRAPHITE_HOST]:
         lib.fail("dashboard variable host lists %s, want [%s]" %
                  (hosts, GRAPHITE_HOST))
     values["host"] = GRAPHITE_HOST
-    meters = variable_values(root, dash, "meter", values)
-    if sorted(meters) != sorted([INSTANCE, lib.safe_name(SECOND)]):
-        lib.fail("dashboard variable meter lists %s" % meters)
-    values["meter"] = INSTANCE
-    runs = 0
-    for panel, target in dashboards.targets(dash):
-        text = target["target"]
-        start, until = dashboards.time_range(panel, 300)
-        for period in (dashboards.PERIODS if dashboards.uses(text, "period")
-                       else ["this-month"]):
-            values["period"] = period
-            expr = dashboards.substitute(text, values)
-            if dashboards.unresolved(expr):
-                lib.fail("panel %r: unresolved variable in %s" %
-                         (panel["title"], expr))
-            try:
-                series = dashboards.evaluate(root, expr, start, until)
-            except dashboards.GraphiteError as e:
-                lib.fail("panel %r: %s" % (panel["title"], e))
-            if not any(v is not None for _, vs in series for v in vs):
-                lib.fail("panel %r, target %s (period %s): no data" %
-                         (panel["title"], expr, period))
-            runs += 1
-    return runs
+    meters = variable_values(web, dash, "meter", values)
+    want = [INSTANCE, lib.safe_name(SECOND)]
+    if sorted(meters) != sorted(want):
+        lib.fail("dashboard variable meter lists %s, want %s" % (meters,
+                                                                 want))
+
+    def run(panel, target, text, start, until):
+        return web.render(text, start, until)
+
+    return dashboards.run_all("graphite", dash, run, values, want)
 
 
 def main():
     wlib.stop_on_sigterm()
-    wlib.need(CARBON)
-    try:
-        import whisper  # noqa: F401
-    except ImportError:
-        wlib.skip("python3-whisper is not installed")
+    wlib.need(CARBON, GRAPHITE_WEB)
+    wlib.run_with("whisper")
     with lib.Workdir() as workdir:
         sim = lib.Simulator(workdir)
-        carbon = None
+        carbon = web = None
         try:
-            carbon, port, root = start_carbon(workdir)
+            carbon, port, query_port, root = start_carbon(workdir)
+            # graphite-web starts while collectd runs
+            web = GraphiteWeb(workdir, root, query_port)
             # costs every cycle: the request counters keep moving
             block = wlib.digiwatt_block(sim, [("main", [
                 'RefreshInterval "costs" 0'], [
@@ -246,11 +313,15 @@ def main():
                 return names, stamped
 
             names, stamped = wlib.settle(stored)
-            runs = check_dashboard(root)
+            web.wait()
+            runs = check_dashboard(web)
             print("ok: %d metrics of %s, %d history months at their own "
-                  "timestamps, self-metrics, %d dashboard target runs" %
-                  (len(names), METER, stamped, runs))
+                  "timestamps, self-metrics, %d dashboard target runs "
+                  "through graphite-web" % (len(names), METER, stamped,
+                                            runs))
         finally:
+            if web:
+                web.stop()
             if carbon:
                 carbon.stop()
             sim.stop()

@@ -12,9 +12,11 @@ HTTP API (/query), InfluxQL must find:
 - each month of the four histories at its own timestamp;
 - the second meter under the safe form of its ID, and the self-metrics;
 - every query and template variable of contrib/grafana/
-  digiwatt-influxdb.json returns data."""
+  digiwatt-influxdb.json, with the variables as Grafana substitutes them,
+  returns data (tests/writers/dashboards.py)."""
 
 import os
+import re
 import sys
 import urllib.parse
 
@@ -155,42 +157,44 @@ def variable_values(influx, dash, name, values):
     return sorted(row[1] for s in series for row in s["values"])
 
 
+def alias(target, series):
+    """The series name Grafana shows: the target's alias with $tag_<key>
+    replaced by the series' tags."""
+    tags = series.get("tags") or {}
+    return re.sub(r"\$tag_([A-Za-z0-9_]+)|\[\[tag_([A-Za-z0-9_]+)\]\]",
+                  lambda m: tags.get(m.group(1) or m.group(2), ""),
+                  target.get("alias") or series["name"])
+
+
 def check_dashboard(influx):
     dash = dashboards.load("influxdb")
-    values = {"datasource": "influxdb"}
+    values = {"datasource": "influxdb", "currency": "EUR"}
     hosts = variable_values(influx, dash, "host", values)
     if hosts != ["e2e"]:
         lib.fail("dashboard variable host lists %s, want [e2e]" % hosts)
     values["host"] = "e2e"
     meters = variable_values(influx, dash, "meter", values)
-    if meters != sorted([INSTANCE, lib.safe_name(SECOND)]):
-        lib.fail("dashboard variable meter lists %s" % meters)
-    values["meter"] = INSTANCE
-    runs = 0
+    want = [INSTANCE, lib.safe_name(SECOND)]
+    if meters != sorted(want):
+        lib.fail("dashboard variable meter lists %s, want %s" % (meters,
+                                                                 want))
+
+    def builtins(panel, start, until):
+        """What Grafana writes for the range and the panel's interval."""
+        return {"timeFilter": "time >= %dms and time <= %dms" % (
+                    start * 1000, until * 1000),
+                "__interval": "%ds" % dashboards.interval_s(panel, start,
+                                                            until)}
+
+    def run(panel, target, query, start, until):
+        return [(alias(target, s), [v for row in s["values"]
+                                    for v in row[1:]])
+                for s in influx.query(query)]
+
     for panel, target in dashboards.targets(dash):
-        text = target["query"]
-        if "$timeFilter" not in text:
+        if "$timeFilter" not in target["query"]:
             lib.fail("panel %r: query without $timeFilter" % panel["title"])
-        start, until = dashboards.time_range(panel, 300)
-        # what Grafana writes for the range and for a 1 s minimum interval
-        # (the data source's "Min time interval" = collectd's Interval)
-        values["timeFilter"] = "time >= %dms and time <= %dms" % (
-            start * 1000, until * 1000)
-        values["__interval"] = panel.get("interval") or "1s"
-        for period in (dashboards.PERIODS if dashboards.uses(text, "period")
-                       else ["this-month"]):
-            values["period"] = period
-            query = dashboards.substitute(text, values)
-            if dashboards.unresolved(query):
-                lib.fail("panel %r: unresolved variable in %s" %
-                         (panel["title"], query))
-            series = influx.query(query)
-            if not any(v is not None for s in series for row in s["values"]
-                       for v in row[1:]):
-                lib.fail("panel %r, query %s: no data" %
-                         (panel["title"], query))
-            runs += 1
-    return runs
+    return dashboards.run_all("influxdb", dash, run, values, want, builtins)
 
 
 def main():

@@ -6,7 +6,15 @@ simulator's own bodies (never from the plugin's output).
 Every server a test starts runs in its own session from a temporary
 directory, on ports picked free on 127.0.0.1, and is stopped by the
 test's `finally` (SIGTERM from make's harness turns into SystemExit so
-that `finally` still runs)."""
+that `finally` still runs).
+
+A component these tests need (contrib/deps/writers.txt) that is missing
+fails the test with the package to install: CI installs them all, so a
+missing one is a broken setup, never a reason to pass by skipping. The
+same holds for Python modules from Debian packages (python3-whisper,
+python3-yaml, graphite-web's Django), which a pyenv or virtualenv
+python3 first on PATH does not see: a test finds the interpreter that has
+them (Debian's /usr/bin/python3) or fails saying which is missing."""
 
 import json
 import os
@@ -26,16 +34,58 @@ HOST = "e2e"  # collectd's Hostname in lib.collectd_config
 SYSTEM_TYPES_DB = "/usr/share/collectd/types.db"
 
 
-def skip(message):
-    print("SKIP: " + message, flush=True)
-    sys.exit(77)
+DEBIAN_PYTHON = "/usr/bin/python3"
+# Debian package of each Python module the tests or the stores import
+PACKAGES = {"whisper": "python3-whisper", "yaml": "python3-yaml",
+            "django": "python3-django (graphite-web)",
+            "graphite": "graphite-web"}
+
+
+def missing(message):
+    """A component is not installed: fail, naming what to install."""
+    lib.fail("%s; install contrib/deps/writers.txt "
+             "(contrib/install-deps.sh as root)" % message)
 
 
 def need(*paths):
-    """Skips the test (exit 77) when a component is not installed."""
+    """Fails the test when a component is not installed."""
     for path in paths:
         if not os.path.exists(path):
-            skip("%s is not installed (see contrib/deps/writers.txt)" % path)
+            missing("%s is not installed" % path)
+
+
+def _imports(python, modules):
+    check = "import importlib.util, sys; sys.exit(any(importlib.util." \
+            "find_spec(m) is None for m in sys.argv[1:]))"
+    try:
+        return subprocess.run([python, "-c", check] + list(modules),
+                              capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def python_with(*modules):
+    """The interpreter that can import `modules`: this one, else Debian's
+    /usr/bin/python3. Fails, naming the packages, when neither can."""
+    for python in dict.fromkeys([sys.executable, DEBIAN_PYTHON]):
+        if _imports(python, modules):
+            return python
+    missing("no Python can import %s (tried %s and %s; packages: %s)" % (
+        ", ".join(modules), sys.executable, DEBIAN_PYTHON,
+        ", ".join(PACKAGES.get(m, m) for m in modules)))
+
+
+def run_with(*modules):
+    """Makes the running test script run under an interpreter that has
+    `modules`: returns at once when this one has them, else re-executes
+    the script under the one python_with() finds."""
+    if _imports(sys.executable, modules):
+        return
+    python = python_with(*modules)
+    print("%s lacks %s: running under %s" % (sys.executable,
+                                              ", ".join(modules), python),
+          flush=True)
+    os.execv(python, [python] + sys.argv)
 
 
 def stop_on_sigterm():
