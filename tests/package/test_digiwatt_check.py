@@ -261,7 +261,8 @@ def types(s):
     stale = s.collectd_conf(types_db=[SYSTEM_TYPES, gone], name="stale.conf")
     s.write(s.shipped)
     out = s.check(conf=stale, expect=0, what="a missing types file")
-    if not re.search(r"warning: Failed to open types database `%s'" %
+    if not re.search(r"warning: collectd cannot open the types file %s "
+                     r"\(\"Failed to open types database\"\)" %
                      re.escape(gone), out):
         lib.fail("a missing types file: no warning naming it:\n" + out)
 
