@@ -20,8 +20,9 @@ includes a conf.d directory holding the packaged debian/digiwatt.conf.
   collectd -T exits 0 (it skips a file of an included directory that it
   cannot parse), naming the file and its true line (collectd 5.12 adds the
   lines of the files it read before, and blames the next line for an
-  error at a line's end), and at the end of the file for a block left
-  open.
+  error at a line's end), at the end of the file for a block left
+  open, and without the text near the error when that line holds a
+  secret.
 - Filled in: "configuration accepted", exit 0, having fetched from the
   simulator; the secret never printed; its temporary files gone.
 - TypesDB: a collectd.conf with a TypesDB line of its own and the file's
@@ -205,6 +206,15 @@ def typos(s):
     if not conflib.verdict(out).startswith(want):
         lib.fail("a broken line: the verdict should start %r:\n%s" %
                  (want, out))
+    # collectd quotes the token near the error, here a secret ("-" would
+    # end the token, so a part of the simulator's without one).
+    secret = s.sim.client_secret.split("-")[-1]
+    s.write(text.replace("<Smartmeter", "</ClientSecret %s>\n<Smartmeter" %
+                         secret, 1))
+    out = s.check(expect=1, what="a broken line with a secret")
+    if secret in out or "(the text is not shown: the line holds a " \
+            "secret)" not in conflib.verdict(out):
+        lib.fail("a broken line with a secret: verdict:\n" + out)
     s.write(text.rstrip("\n").rsplit("\n", 1)[0] + "\n")  # no </Plugin>
     out = s.check(expect=1, what="a block left open")
     want = REFUSED + "Parse error in file `%s', at the end of the file" % (
