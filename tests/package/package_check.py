@@ -3,6 +3,9 @@
 root, Debian 12, the packages of contrib/deps/package.txt), next to
 Debian's full collectd package and its own /etc/collectd/collectd.conf:
 
+0. README.md's "Writers' libraries" names every package that Debian's
+   write_prometheus.so needs (objdump's NEEDED) beyond collectd-core's
+   Depends;
 1. the distributed sources (`make distdir`, the release tarball's
    content) configured with --prefix=/usr and installed into a DESTDIR:
    exactly the files of the install layout, the examples equal to the
@@ -148,7 +151,8 @@ def preconditions():
     if os.geteuid() != 0:
         print("SKIP: package-check installs a package: run it as root")
         sys.exit(0)
-    for tool in ("dpkg-buildpackage", "dh", "lintian", "fakeroot", "apt-get"):
+    for tool in ("dpkg-buildpackage", "dh", "lintian", "fakeroot", "apt-get",
+                 "objdump"):
         if shutil.which(tool) is None:
             lib.fail("%s is missing: contrib/install-deps.sh installs "
                      "contrib/deps/package.txt" % tool)
@@ -209,6 +213,47 @@ def check_debian_conf():
     if strangers:
         lib.fail("%s holds files of no package: %s; move them away" %
                  (CONF_DIR, strangers))
+
+
+def writers_libraries():
+    """README.md names the packages Debian's write_prometheus.so needs
+    beyond collectd-core's Depends (it only recommends them)."""
+    plugin = "/usr/lib/collectd/write_prometheus.so"
+    out = run(["ldd", plugin]).stdout
+    if "not found" in out:
+        lib.fail("%s lacks libraries (contrib/deps/writers.txt installs "
+                 "them):\n%s" % (plugin, out))
+    depends = run(["dpkg-query", "-W", "-f", "${Depends}",
+                   "collectd-core"]).stdout
+    paths = dict(re.findall(r"^\s*(\S+) => (/\S+)", out, re.M))
+    dynamic = run(["objdump", "-p", plugin]).stdout
+    direct = [(n, paths[n]) for n in re.findall(r"^\s*NEEDED\s+(\S+)",
+                                                dynamic, re.M)]
+    readme = open(os.path.join(lib.TOP_SRCDIR, "README.md")).read()
+    m = re.search(r"\*\*Writers' libraries\.\*\*(.*?)\n\n", readme, re.S)
+    if not m:
+        lib.fail("README.md has no \"Writers' libraries\" paragraph")
+    needed = set()
+    for soname, path in direct:
+        owner = None
+        # dpkg knows /lib or /usr/lib, whichever the package shipped.
+        for candidate in (path, os.path.realpath(path),
+                          re.sub(r"^/usr/lib/", "/lib/", path)):
+            found = run(["dpkg-query", "-S", candidate], check=False)
+            if found.returncode == 0:
+                owner = found.stdout.split(":")[0]
+                break
+        if owner is None:
+            lib.fail("no package owns %s (%s)" % (path, soname))
+        if owner not in re.split(r"[\s,(]+", depends):
+            needed.add(owner)
+    missing = [p for p in sorted(needed) if "`%s`" % p not in m.group(1)]
+    if missing or not needed:
+        lib.fail("README.md's \"Writers' libraries\" should name %s, which "
+                 "write_prometheus.so needs beyond collectd-core's Depends" %
+                 (missing or "what objdump -p %s calls NEEDED" % plugin))
+    step("README.md names what write_prometheus needs: %s" %
+         ", ".join(sorted(needed)))
 
 
 def git_status():
@@ -630,6 +675,7 @@ def main():
     git_before = git_status()
     ensure_collectd()
     check_debian_conf()
+    writers_libraries()
     before = files_under(*WATCHED)
     tmp = tempfile.mkdtemp(prefix="digiwatt-pkg-")
     sim = None
