@@ -50,10 +50,9 @@ def fill(text, client_id=None, secret_file=None, meter=None, base_url=None,
         text = replace_once(text, r'^(#?\s*)BaseURL "[^"]*"',
                             r'\1BaseURL "%s"' % base_url, "BaseURL")
     if types_db is not None:
-        text = replace_once(text,
-                            r'^(#?TypesDB .*)"/usr/share/collectd/digiwatt\.db"',
-                            r'\1"%s"' % types_db, "TypesDB line naming "
-                            "digiwatt.db")
+        text = replace_once(
+            text, r'^(#?TypesDB .*)"/usr/share/collectd/digiwatt\.db"',
+            r'\1"%s"' % types_db, "TypesDB line naming digiwatt.db")
     return text
 
 

@@ -145,7 +145,7 @@ def service_running():
         return False
 
 
-# --- before anything -------------------------------------------------------------
+# --- before anything ---------------------------------------------------------
 
 def preconditions():
     if os.geteuid() != 0:
@@ -262,7 +262,7 @@ def git_status():
     return out.stdout if out.returncode == 0 else None
 
 
-# --- 1. make install -----------------------------------------------------------------
+# --- 1. make install ---------------------------------------------------------
 
 def distdir(tmp, name):
     """The distributed sources (what `make dist` packs) in tmp/name."""
@@ -285,7 +285,8 @@ def example_sources():
             for n in names:
                 if n not in skip and not n.startswith("."):
                     path = os.path.join(root, n)
-                    wanted[os.path.join(area, os.path.relpath(path, top))] = path
+                    rel = os.path.relpath(path, top)
+                    wanted[os.path.join(area, rel)] = path
     return wanted
 
 
@@ -328,7 +329,8 @@ def check_dest(dest, want):
             continue  # the plugin: libtool decides
         executable = rel.startswith(("usr/sbin/", "usr/libexec/"))
         if executable != bool(os.stat(path).st_mode & 0o111):
-            lib.fail("%s is %sexecutable" % (rel, "not " if executable else ""))
+            lib.fail("%s is %sexecutable" %
+                     (rel, "not " if executable else ""))
 
 
 def install_layout(tmp, env):
@@ -371,7 +373,7 @@ def install_layout(tmp, env):
          "them" % (len(want) + 2, NOTIFY))
 
 
-# --- 2. the package ----------------------------------------------------------------
+# --- 2. the package ----------------------------------------------------------
 
 def build_leftovers(src, before, env):
     """What dpkg-buildpackage adds to the tree it builds in is ignored by
@@ -471,7 +473,7 @@ def check_installed(deb):
     return files
 
 
-# --- 5. and 6.: the configuration ---------------------------------------------------
+# --- 5. and 6.: the configuration --------------------------------------------
 
 def installed_check(conf):
     return conflib.digiwatt_check(CHECK, conf)
@@ -588,7 +590,7 @@ def rrd_values(sim, started):
              % VAR)
 
 
-# --- 7. and 8.: remove, purge ------------------------------------------------------
+# --- 7. and 8.: remove, purge ------------------------------------------------
 
 def remove():
     """dpkg -r keeps the enabled conffile; collectd then refuses to start,
@@ -651,7 +653,7 @@ def tidy_rrd(before):
             os.unlink(path)
 
 
-# --- the whole -----------------------------------------------------------------
+# --- the whole ---------------------------------------------------------------
 
 def exercise(tmp, sim, deb, before):
     files = check_installed(deb)

@@ -102,7 +102,8 @@ class Setup:
             lib.fail("%s: digiwatt-check exited %d, not %d:\n%s" %
                      (what, status, expect, out))
         if self.sim.client_secret in out:
-            lib.fail("%s: digiwatt-check printed the secret:\n%s" % (what, out))
+            lib.fail("%s: digiwatt-check printed the secret:\n%s" %
+                     (what, out))
         left = os.listdir(self.tmpdir)
         if left:
             lib.fail("%s: digiwatt-check left %s in TMPDIR" % (what, left))
@@ -193,7 +194,8 @@ def unfilled(s):
 def typos(s):
     text = s.filled()
     lines = text.split("\n")
-    number = [i for i, l in enumerate(lines, 1) if '<Smartmeter "125fd56"' in l]
+    number = [i for i, l in enumerate(lines, 1)
+              if '<Smartmeter "125fd56"' in l]
     broken = text.replace('<Smartmeter "125fd56">', '<Smartmeter "125fd56"', 1)
     s.write(broken)
     status, bare = conflib.collectd_t(lib.COLLECTD, s.main)
@@ -240,7 +242,8 @@ def filled(s):
     relative = subprocess.run(
         [CHECK, os.path.basename(s.main)], cwd=s.workdir, text=True,
         capture_output=True, env=dict(os.environ, COLLECTD=lib.COLLECTD))
-    if relative.returncode != 0 or conflib.verdict(relative.stdout) != ACCEPTED:
+    if relative.returncode != 0 or \
+            conflib.verdict(relative.stdout) != ACCEPTED:
         lib.fail("a relative path: %d\n%s%s" % (relative.returncode,
                                                 relative.stdout,
                                                 relative.stderr))
@@ -256,7 +259,8 @@ def types(s):
     own = s.collectd_conf(types_db=[SYSTEM_TYPES], name="own-types.conf")
     s.write(filled)
     out = s.check(conf=own, expect=0, what="two TypesDB lines")
-    if not re.search(r"warning: collectd read \d+ type definitions twice", out):
+    if not re.search(r"warning: collectd read \d+ type definitions twice",
+                     out):
         lib.fail("types.db on two TypesDB lines: no warning:\n" + out)
     # The documented fix: with a TypesDB line in collectd.conf, the file
     # lists only digiwatt.db.

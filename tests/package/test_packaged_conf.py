@@ -36,8 +36,8 @@ def logfile_hint(workdir, shipped):
         enabled = conflib.fill(conflib.uncomment(f.read()),
                                types_db=lib.TYPES_DB)
     main = conflib.collectd_conf(
-        workdir, include, lib.plugin_dir(workdir, ["syslog", "logfile"]), syslog=True,
-        name="syslog.conf")
+        workdir, include, lib.plugin_dir(workdir, ["syslog", "logfile"]),
+        syslog=True, name="syslog.conf")
     with open(conf, "w") as f:
         f.write(enabled)
     status, out = conflib.collectd_t(lib.COLLECTD, main)
