@@ -1,8 +1,9 @@
 """What the package tests do with the packaged configuration
 debian/digiwatt.conf (installed as /etc/collectd/collectd.conf.d/
 digiwatt.conf): enable it the way its own instructions say, fill in the
-credentials, and run collectd -T on a collectd.conf shaped like Debian's
-(no TypesDB of its own, conf.d included at the end)."""
+credentials, and run collectd -T (or digiwatt-check) on a collectd.conf
+shaped like Debian's (no TypesDB of its own, conf.d included at the end)
+or on Debian's own."""
 
 import os
 import re
@@ -11,6 +12,10 @@ import subprocess
 # The file's convention: a setting is a line whose '#' is not followed by a
 # space; explanations start with "# " (or are a lone '#').
 SETTING = re.compile(r"^#(?=[^ #\n])", re.M)
+# The hint for a check by hand: "##", so that step 3 leaves it alone.
+LOGFILE_HINT = "##LoadPlugin logfile"
+# What collectd logs when a types file is read twice, or is missing.
+TYPES_TROUBLE = ("Replacing DS", "Failed to open types database")
 
 
 def uncomment(text):
@@ -28,24 +33,26 @@ def replace_once(text, pattern, replacement, what):
 
 def fill(text, client_id=None, secret_file=None, meter=None, base_url=None,
          types_db=None):
-    """Fills in what the operator fills in (only what is not None)."""
+    """Fills in what the operator fills in (only what is not None), in
+    the settings whether or not they are still commented out."""
     if client_id is not None:
-        text = replace_once(text, r'^(\s*)ClientID ""',
+        text = replace_once(text, r'^(#?\s*)ClientID ""',
                             r'\1ClientID "%s"' % client_id, "empty ClientID")
     if secret_file is not None:
-        text = replace_once(text, r'^(\s*)ClientSecretFile "[^"]*"',
+        text = replace_once(text, r'^(#?\s*)ClientSecretFile "[^"]*"',
                             r'\1ClientSecretFile "%s"' % secret_file,
                             "ClientSecretFile")
     if meter is not None:
-        text = replace_once(text, r'^(\s*)<Smartmeter ""',
+        text = replace_once(text, r'^(#?\s*)<Smartmeter ""',
                             r'\1<Smartmeter "%s"' % meter,
                             "empty <Smartmeter>")
     if base_url is not None:
-        text = replace_once(text, r'^(\s*)BaseURL "[^"]*"',
+        text = replace_once(text, r'^(#?\s*)BaseURL "[^"]*"',
                             r'\1BaseURL "%s"' % base_url, "BaseURL")
     if types_db is not None:
-        text = replace_once(text, r'"/usr/share/collectd/digiwatt\.db"',
-                            '"%s"' % types_db, "digiwatt.db")
+        text = replace_once(
+            text, r'^(#?TypesDB .*)"/usr/share/collectd/digiwatt\.db"',
+            r'\1"%s"' % types_db, "TypesDB line naming digiwatt.db")
     return text
 
 
@@ -65,7 +72,8 @@ def check_shape(text):
             ("ClientSecretFile", r'^\s*ClientSecretFile "/etc/collectd/'
                                  r'digiwatt.secret"$'),
             ("empty <Smartmeter>", r'^\s*<Smartmeter "">$'),
-            ("BaseURL", r'^\s*BaseURL "https://[^"]+"$')):
+            ("BaseURL", r'^\s*BaseURL "https://[^"]+"$'),
+            ("hint " + LOGFILE_HINT, "^" + LOGFILE_HINT + "$")):
         found = len(re.findall(pattern, settings, re.M))
         if found != 1:
             problems.append("expected one %s among the settings, found %d" %
@@ -74,20 +82,28 @@ def check_shape(text):
 
 
 def collectd_conf(workdir, include_dir, plugin_dir=None, log_file=None,
-                  extra="", filter="*.conf"):
-    """A collectd.conf like Debian's: no TypesDB, conf.d included last."""
+                  extra="", filter="*.conf", syslog=False, types_db=None,
+                  name="collectd.conf"):
+    """A collectd.conf like Debian's: no TypesDB (unless types_db lists
+    files for one), conf.d included last; with syslog, collectd logs to
+    syslog as Debian's does (and its PluginDir needs syslog.so)."""
     lines = ['Hostname "pkg"', 'FQDNLookup false',
              'BaseDir "%s"' % workdir, 'PIDFile "%s/collectd.pid"' % workdir,
              'Interval 1']
     if plugin_dir:
         lines.append('PluginDir "%s"' % plugin_dir)
+    if types_db:
+        lines.append("TypesDB " + " ".join('"%s"' % t for t in types_db))
+    if syslog:
+        lines += ['LoadPlugin syslog', '<Plugin syslog>', '  LogLevel info',
+                  '</Plugin>']
     if log_file:
         lines += ['LoadPlugin logfile', '<Plugin logfile>',
                   '  LogLevel "info"', '  File "%s"' % log_file,
                   '  Timestamp true', '  PrintSeverity true', '</Plugin>']
     lines += [extra, '<Include "%s">' % include_dir, '  Filter "%s"' % filter,
               '</Include>']
-    path = os.path.join(workdir, "collectd.conf")
+    path = os.path.join(workdir, name)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -100,6 +116,33 @@ def collectd_t(collectd, conf):
     return run.returncode, run.stdout + run.stderr
 
 
+def digiwatt_check(program, conf=None, *options, env=None):
+    """digiwatt-check [options] [conf]: (exit status, output). Its verdict
+    goes to stdout, its usage errors to stderr: both are returned."""
+    args = [program, *options] + ([conf] if conf else [])
+    run = subprocess.run(args, capture_output=True, text=True, timeout=180,
+                         env=env)
+    return run.returncode, run.stdout + run.stderr
+
+
+def verdict(output):
+    """The last line of digiwatt-check's output."""
+    lines = output.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def types_trouble(output):
+    """collectd's lines about a types file read twice or missing."""
+    return [l for l in output.splitlines()
+            if any(t in l for t in TYPES_TROUBLE)]
+
+
+def inert(output):
+    """Nothing of the plugin in collectd's output: not loaded, no line."""
+    return (not plugin_lines(output) and
+            'plugin "digiwatt" successfully loaded' not in output)
+
+
 def plugin_lines(output, *words):
     """The "digiwatt plugin:" lines of output that contain every word."""
     return [l for l in output.splitlines()
@@ -107,24 +150,32 @@ def plugin_lines(output, *words):
 
 
 def judge(collectd, workdir, conf_path, include_dir, sim, fail,
-          plugin_dir=None, types_db=None, filter="*.conf"):
+          plugin_dir=None, types_db=None, filter="*.conf", main=None,
+          check=None):
     """The packaged configuration at conf_path, step by step as an operator
     goes: inert as shipped; once uncommented, refused by collectd -T with
     lines naming what is missing; accepted once filled in (against the
-    simulator sim, a lib.Simulator). Leaves the filled-in file at conf_path
-    and returns the collectd.conf that includes it."""
+    simulator sim, a lib.Simulator). main is the collectd.conf that
+    includes it (default: one shaped like Debian's, written in workdir);
+    check(main) runs the check (default: collectd -T), returning (exit
+    status, output). Leaves the filled-in file at conf_path and returns
+    main."""
     with open(conf_path) as f:
         shipped = f.read()
     for p in check_shape(shipped):
         fail("%s: %s" % (conf_path, p))
-    main = collectd_conf(workdir, include_dir, plugin_dir, filter=filter)
+    if main is None:
+        main = collectd_conf(workdir, include_dir, plugin_dir, filter=filter)
+    if check is None:
+        def check(conf):
+            return collectd_t(collectd, conf)
 
     def write(text):
         with open(conf_path, "w") as f:
             f.write(text)
 
     def refused(step, *words_per_line):
-        status, out = collectd_t(collectd, main)
+        status, out = check(main)
         if status == 0:
             fail("%s: collectd -T accepted it:\n%s" % (step, out))
         for words in words_per_line:
@@ -133,8 +184,8 @@ def judge(collectd, workdir, conf_path, include_dir, sim, fail,
                      (step, " + ".join(words), out))
         return out
 
-    status, out = collectd_t(collectd, main)
-    if status != 0 or "digiwatt" in out:
+    status, out = check(main)
+    if status != 0 or not inert(out):
         fail("as shipped, the file is not inert (status %d):\n%s" %
              (status, out))
 
@@ -154,7 +205,7 @@ def judge(collectd, workdir, conf_path, include_dir, sim, fail,
     with open(secret, "w") as f:
         f.write(sim.client_secret + "\n")
     os.chmod(secret, 0o644)
-    status, out = collectd_t(collectd, main)
+    status, out = check(main)
     if status != 0:
         fail("filled in: collectd -T refused it:\n%s" % out)
     if not plugin_lines(out, "ClientSecretFile", secret, "0644"):
@@ -162,7 +213,7 @@ def judge(collectd, workdir, conf_path, include_dir, sim, fail,
 
     os.chmod(secret, 0o600)
     before = sim.stats()
-    status, out = collectd_t(collectd, main)
+    status, out = check(main)
     if status != 0 or plugin_lines(out, "ClientSecretFile"):
         fail("filled in, chmod 600: status %d, output:\n%s" % (status, out))
     after = sim.stats()
@@ -172,4 +223,7 @@ def judge(collectd, workdir, conf_path, include_dir, sim, fail,
              "%r -> %r" % (before, after))
     if sim.client_secret in out:
         fail("the secret was printed")
+    if types_trouble(out):
+        fail("filled in as told, collectd complains about its types:\n%s" %
+             "\n".join(types_trouble(out)))
     return main
