@@ -199,11 +199,11 @@ def set_hostname(config, hostname):
                              hostname, 1))
 
 
-def expected(sim, meter):
-    """(now, months) for one meter: now = {(type, ti): values} dispatched
-    every cycle, months = {(type, ti): {epoch: value}} month-stamped."""
+def expected(sim, meter, resources=lib.RESOURCES):
+    """(now, months) for one meter: now = {(type, ti): values} the current
+    values, months = {(type, ti): {epoch: value}} month-stamped."""
     now, months = {}, {}
-    for resource in lib.RESOURCES:
+    for resource in resources:
         periods = lib.PERIODS if resource in lib.WITH_PERIOD else [None]
         for period in periods:
             body = sim.get(meter, resource, period)
