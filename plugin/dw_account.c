@@ -48,6 +48,12 @@ struct dw_account {
     uint64_t rng;            /* jitter of every backoff */
     long base_ms;            /* the read interval: the unit of backoff */
   } pace;
+  struct { /* what the last cycle says, for a test read */
+    size_t due, stored;
+    dw_auth_result_t auth; /* of its last token request */
+    bool auth_tried;
+    char auth_why[256];
+  } last;
   int64_t created_ms;
 };
 
@@ -271,6 +277,10 @@ static bool account_renew(dw_account_t *a, cycle_t *c) {
   a->report.total.token_requests++;
   dw_auth_renew(a->auth, a->http, c->deadline, c->now_ms, a->pace.base_ms, &v);
   dw_report_auth(&a->report, &v, a->cfg.token_url, c->now);
+  a->last.auth_tried = true;
+  a->last.auth = v.result;
+  snprintf(a->last.auth_why, sizeof(a->last.auth_why), "%s",
+           v.result == DW_AUTH_OK ? "" : v.why);
   if (v.result == DW_AUTH_THROTTLED)
     account_pause(a, v.status, v.retry_after_s, c->now_ms);
   if (v.result == DW_AUTH_DEFERRED)
@@ -306,6 +316,7 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
     if (r->note != NULL)
       dw_report_note(&a->report, &a->meters.roster, s, r->note);
     account_slot_stored(a, w->c, s, r->cache, now_ms);
+    a->last.stored++;
   } else if (r->outcome == DW_FETCH_DEFERRED) { /* due first next cycle */
     dw_report_deferred(&a->report, 1);
     w->c->out_of_time = true;
@@ -461,7 +472,8 @@ static const char *account_stop_reason(const dw_account_t *a,
                                        const cycle_t *c) {
   if (c->now_ms < a->pace.paused_until_ms)
     return "paused";
-  if (c->out_of_time || dw_http_deadline_passed(c->deadline))
+  if (c->out_of_time || dw_http_deadline_passed(c->deadline) ||
+      dw_http_stopped(a->http))
     return "deadline";
   if (dw_auth_header(a->auth) == NULL)
     return "no token";
@@ -476,6 +488,7 @@ static const char *account_stop_reason(const dw_account_t *a,
 static void account_fetch_due(dw_account_t *a, cycle_t *c) {
   size_t n_due;
   due_t *due = account_due_slots(a, c, &n_due);
+  a->last.due = n_due;
   if (n_due == 0 || !account_ready(a, c)) {
     free(due); /* every due slot stays due */
     return;
@@ -516,6 +529,8 @@ int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
       a->cfg.cycle_timeout_ms > 0 ? a->cfg.cycle_timeout_ms : a->pace.base_ms;
   c.deadline = dw_http_deadline_in(budget_ms);
   dw_report_cycle_begin(&a->report);
+  a->last.due = a->last.stored = 0;
+  a->last.auth_tried = false;
   account_refresh_roster(a);
 
   account_fetch_due(a, &c);
@@ -529,4 +544,26 @@ int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
                       a->created_ms);
   return a->report.cycle.failures > 0 || dw_auth_failures(a->auth) > 0 ? -EIO
                                                                        : 0;
+}
+
+void dw_account_interrupt(dw_account_t *a) { dw_http_stop(a->http); }
+
+int dw_account_verdict(const dw_account_t *a, char *why, size_t why_size) {
+  if (a->last.auth_tried && a->last.auth != DW_AUTH_OK) {
+    snprintf(why, why_size, "%s: %s",
+             a->last.auth == DW_AUTH_REFUSED
+                 ? "the token endpoint refused the credentials (check "
+                   "ClientID and ClientSecret)"
+                 : "no token from the token endpoint (check TokenURL)",
+             a->last.auth_why);
+    return -EIO;
+  }
+  if (a->last.due > 0 && a->last.stored == 0) {
+    snprintf(why, why_size,
+             "none of its %zu due requests succeeded (the lines above say "
+             "why)",
+             a->last.due);
+    return -EIO;
+  }
+  return 0;
 }

@@ -20,6 +20,7 @@
 #include "dw_config.h"
 #include "dw_meterfile.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct dw_account dw_account_t;
@@ -46,5 +47,16 @@ long dw_account_interval_ms(const dw_account_t *a);
  * failed (the others were still dispatched). The glue does not pass this
  * on to collectd, which would suspend the whole account. */
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval);
+
+/* Makes a running cycle end at once, and every later one: requests in
+ * flight are cut and deferred (nobody's fault). For shutdown, from any
+ * thread. */
+void dw_account_interrupt(dw_account_t *a);
+
+/* What the last cycle says about the account, for a test read (collectd
+ * -T): 0 when it can be used; -EIO with why (a sentence for a log line)
+ * when its credentials were refused, its token endpoint failed, or none of
+ * its due requests succeeded. */
+int dw_account_verdict(const dw_account_t *a, char *why, size_t why_size);
 
 #endif

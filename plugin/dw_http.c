@@ -6,8 +6,9 @@
  * among its easy handles without a share handle). The share handle adds
  * TLS session IDs, which libcurl otherwise keeps per easy handle, so a new
  * connection to a known host resumes its handshake. Neither needs locks:
- * one transport is driven by one thread at a time (collectd never runs a
- * read callback twice at once).
+ * one transport is driven by one thread, its account's worker. The one
+ * exception is dw_http_stop, an atomic flag and curl_multi_wakeup, which
+ * libcurl allows from any thread.
  *
  * Easy handles are pooled, one per concurrency slot (a dw_transfer_t, which
  * sets each request up), and reset before each request. The loop follows curl's
@@ -21,6 +22,7 @@
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,7 @@ struct dw_http {
   dw_transfer_t *slots;   /* opts.max_concurrency of them */
   unsigned active;        /* slots whose easy handle is in the multi */
   int64_t batch_start_ms; /* of the running batch's deadline */
+  atomic_bool stopped;    /* dw_http_stop, from any thread */
 };
 
 /* The requests of one dw_http_run call. */
@@ -281,16 +284,26 @@ static void http_reap(dw_http_t *h) {
   }
 }
 
+void dw_http_stop(dw_http_t *h) {
+  atomic_store(&h->stopped, true);
+  (void)curl_multi_wakeup(h->multi);
+}
+
+bool dw_http_stopped(dw_http_t *h) { return atomic_load(&h->stopped); }
+
 /* Ends every running and queued request of the batch with e; at the
  * deadline (e is DW_HTTP_ERR_DEADLINE) a running request that had at
- * least half its Timeout ends as a timeout instead. */
+ * least half its Timeout ends as a timeout instead, unless the transport
+ * was stopped: then nothing is anybody's fault. */
 static void http_end_all(dw_http_t *h, http_batch_t *b, dw_http_error_t e,
                          const char *why) {
+  bool stopped = dw_http_stopped(h);
   for (unsigned i = 0; i < h->opts.max_concurrency; i++) {
     dw_transfer_t *s = &h->slots[i];
     if (s->req == NULL)
       continue;
-    dw_http_error_t end = e == DW_HTTP_ERR_DEADLINE ? dw_transfer_cut(s) : e;
+    dw_http_error_t end =
+        e == DW_HTTP_ERR_DEADLINE && !stopped ? dw_transfer_cut(s) : e;
     http_finish(h, s, end,
                 end == DW_HTTP_ERR_TIMEOUT ? "the request timed out" : why);
   }
@@ -309,6 +322,10 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
   if (n == 0)
     return 0;
   h->batch_start_ms = deadline.start_ms;
+  if (dw_http_stopped(h)) {
+    http_end_all(h, &b, DW_HTTP_ERR_DEADLINE, "collectd is shutting down");
+    return 0;
+  }
   if (now_ms < deadline_ms && http_fill(h, &b, now_ms) < 0)
     return -ENOMEM;
   for (;;) {
@@ -327,6 +344,10 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
     }
     if (mc != CURLM_OK) {
       http_end_all(h, &b, DW_HTTP_ERR_OTHER, curl_multi_strerror(mc));
+      return 0;
+    }
+    if (dw_http_stopped(h)) {
+      http_end_all(h, &b, DW_HTTP_ERR_DEADLINE, "collectd is shutting down");
       return 0;
     }
     if (http_now_ms() >= deadline_ms) {

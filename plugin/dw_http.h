@@ -45,6 +45,15 @@ dw_http_t *dw_http_create(const dw_http_opts_t *opts);
 /* Ends all connections and frees; accepts NULL. */
 void dw_http_destroy(dw_http_t *h);
 
+/* Makes the running batch, and every later one, end at once: requests in
+ * flight or queued end with DW_HTTP_ERR_DEADLINE (nobody's fault, nothing
+ * is backed off). For shutdown: the one call that another thread may make
+ * while a batch runs. */
+void dw_http_stop(dw_http_t *h);
+
+/* True once dw_http_stop was called. */
+bool dw_http_stopped(dw_http_t *h);
+
 /* Runs every request of reqs[0..n) to completion, at most
  * max_concurrency at once, calling on_done for each (in completion order).
  * on_done may not add requests. Returns when all ended or at the
