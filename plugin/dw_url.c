@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -296,4 +297,75 @@ bool dw_url_is_loopback_http(const char *url) {
 /* True when url starts with "https://" (case-insensitive). */
 bool dw_url_is_https(const char *url) {
   return url != NULL && strncasecmp(url, "https://", 8) == 0;
+}
+
+static bool url_is_alpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* The length of a "scheme://" at the start of url (RFC 3986 3.1: a letter,
+ * then letters, digits, '+', '-', '.'), or 0. */
+static size_t url_scheme_len(const char *url) {
+  if (!url_is_alpha(url[0]))
+    return 0;
+  size_t i = 1;
+  while (i < 32 && (url_is_alpha(url[i]) || (url[i] >= '0' && url[i] <= '9') ||
+                    url[i] == '+' || url[i] == '-' || url[i] == '.'))
+    i++;
+  return strncmp(url + i, "://", 3) == 0 ? i + 3 : 0;
+}
+
+/* Appends text[0..len) to out at *pos, %XX-encoding what a quoted log
+ * field must not hold; false once out is full (the caller marks the cut). */
+static bool url_show(char *out, size_t size, size_t *pos, const char *text,
+                     size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+    size_t need = plain ? 1 : 3;
+    if (size - *pos <= need)
+      return false;
+    if (plain) {
+      out[(*pos)++] = (char)c;
+    } else {
+      out[(*pos)++] = '%';
+      out[(*pos)++] = hex[c >> 4];
+      out[(*pos)++] = hex[c & 0x0f];
+    }
+  }
+  return true;
+}
+
+/* The parts of url that may be shown, into out[0..limit) from 0; false
+ * when they do not all fit. */
+static bool url_redact_into(char *out, size_t limit, const char *url,
+                            size_t scheme, size_t *pos) {
+  const char *authority = url + scheme;
+  size_t authority_len = strcspn(authority, "/?#");
+  const char *host = authority;
+  for (size_t i = 0; i < authority_len; i++) /* the last '@' ends userinfo */
+    if (authority[i] == '@')
+      host = authority + i + 1;
+  const char *path = authority + authority_len;
+  *pos = 0;
+  return url_show(out, limit, pos, url, scheme) &&
+         url_show(out, limit, pos, host, (size_t)(path - host)) &&
+         url_show(out, limit, pos, path, strcspn(path, "?#"));
+}
+
+const char *dw_url_redact(char *out, size_t size, const char *url) {
+  if (out == NULL || size < 8)
+    return out;
+  size_t scheme = url != NULL ? url_scheme_len(url) : 0;
+  size_t pos = 0;
+  if (scheme == 0) {
+    snprintf(out, size, "(not a URL)");
+  } else if (url_redact_into(out, size, url, scheme, &pos)) {
+    out[pos] = '\0';
+  } else { /* cut, with room left for "..." */
+    (void)url_redact_into(out, size - 3, url, scheme, &pos);
+    memcpy(out + pos, "...", 4);
+  }
+  return out;
 }

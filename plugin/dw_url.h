@@ -1,6 +1,6 @@
 /* dw_url.h - request URLs and form bodies, with percent-encoding.
- * Owns: how IDs, periods and form values become URL and body text, and
- * the loopback test. May call: nothing.
+ * Owns: how IDs, periods and form values become URL and body text, the
+ * loopback test, and URLs as log lines may show them. May call: nothing.
  *
  * The smartmeter ID and the period are encoded with every byte outside
  * [A-Za-z0-9_~-] as %XX (the dot too, so ".." can never become a path
@@ -42,5 +42,13 @@ bool dw_url_is_loopback_http(const char *url);
 
 /* True when url starts with "https://" (case-insensitive). */
 bool dw_url_is_https(const char *url);
+
+/* url as a log line may show it: scheme://host[:port]/path, without the
+ * userinfo, the query and the fragment (any of which may carry a secret).
+ * Bytes outside printable ASCII, '"' and '\\' become %XX, so the result
+ * can be quoted; it is cut with "..." when out is too small (size >= 8).
+ * Text that does not start with "scheme://" is not taken apart, and not
+ * shown: out becomes "(not a URL)". Returns out. */
+const char *dw_url_redact(char *out, size_t size, const char *url);
 
 #endif

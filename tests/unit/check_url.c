@@ -408,6 +408,78 @@ START_TEST(test_scheme_table) {
 }
 END_TEST
 
+/* --- dw_url_redact ------------------------------------------------------- */
+
+typedef struct redact_case {
+  const char *url;
+  size_t size;
+  const char *want;
+} redact_case_t;
+
+static const redact_case_t redact_cases[] = {
+    {"https://api.example/v1", 64, "https://api.example/v1"},
+    {"https://sso.example/token?api_key=s3cret", 64,
+     "https://sso.example/token"},
+    {"https://sso.example/token#frag=s3cret", 64, "https://sso.example/token"},
+    {"https://me:s3cret@api.example:8443/v1", 64,
+     "https://api.example:8443/v1"},
+    {"http://a@b:s3cret@127.0.0.1:9/x?y#z", 64, "http://127.0.0.1:9/x"},
+    {"https://api.example?s3cret", 64, "https://api.example"},
+    {"https://api.example/a@b/c", 64, "https://api.example/a@b/c"},
+    {"socks5h://u:s3cret@proxy:1080", 64, "socks5h://proxy:1080"},
+    {"HTTP://Host/Path", 64, "HTTP://Host/Path"},
+    {"https://h/a b\"c\\d\x01\xc3\xa9", 64, "https://h/a%20b%22c%5Cd%01%C3%A9"},
+    {"https://", 64, "https://"},
+    /* not a URL: nothing of it is shown */
+    {"s3cret", 64, "(not a URL)"},
+    {"", 64, "(not a URL)"},
+    {NULL, 64, "(not a URL)"},
+    {"api.example/x?s3cret", 64, "(not a URL)"},
+    {"://x", 64, "(not a URL)"},
+    {"1http://x", 64, "(not a URL)"},
+    {"me:s3cret@api.example", 64, "(not a URL)"},
+    /* cut to fit, exact fits */
+    {"https://api.example/v1", 23, "https://api.example/v1"},
+    {"https://api.example/v1", 22, "https://api.exampl..."},
+    {"https://api.example/v1", 12, "https://..."},
+    {"https://h/\x01\x02", 16, "https://h/..."},
+    {"https://h/\x01\x02", 17, "https://h/%01%02"},
+    {"https://h/", 8, "http..."},
+};
+
+START_TEST(test_redact_table) {
+  const redact_case_t *c = &redact_cases[_i];
+  char buf[128];
+  memset(buf, '#', sizeof(buf));
+  ck_assert_ptr_eq(dw_url_redact(buf, c->size, c->url), buf);
+  ck_assert_msg(strcmp(buf, c->want) == 0, "case %d: \"%s\", want \"%s\"", _i,
+                buf, c->want);
+  ck_assert_ptr_null(strstr(buf, "s3cret"));
+  for (size_t i = c->size; i < sizeof(buf); i++)
+    ck_assert_int_eq(buf[i], '#');
+}
+END_TEST
+
+/* Every size from 8 to the whole fits, never past it, always terminated. */
+START_TEST(test_redact_every_size) {
+  static const char url[] = "https://u:p@api.example:8443/v1/x%20y?q=s3cret";
+  char buf[96];
+  for (size_t size = 8; size < sizeof(buf); size++) {
+    memset(buf, '#', sizeof(buf));
+    dw_url_redact(buf, size, url);
+    ck_assert_uint_lt(strlen(buf), size);
+    for (size_t i = size; i < sizeof(buf); i++)
+      ck_assert_int_eq(buf[i], '#');
+    ck_assert_ptr_null(strstr(buf, "s3cret"));
+    ck_assert_ptr_null(strstr(buf, "u:p"));
+  }
+  dw_url_redact(NULL, 64, url);
+  buf[0] = '#';
+  dw_url_redact(buf, 7, url); /* too small: untouched */
+  ck_assert_int_eq(buf[0], '#');
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *url_suite(void) {
@@ -429,6 +501,10 @@ static Suite *url_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("scheme");
   tcase_add_loop_test(tc, test_scheme_table, 0, N(scheme_cases));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("redact");
+  tcase_add_loop_test(tc, test_redact_table, 0, N(redact_cases));
+  tcase_add_test(tc, test_redact_every_size);
   suite_add_tcase(s, tc);
   return s;
 }
