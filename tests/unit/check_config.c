@@ -10,6 +10,7 @@
 #include "dw_config.h"
 #include "dw_log.h"
 #include "dw_name.h"
+#include "dw_urlpolicy.h"
 #include "dw_validate.h"
 #include "run_suite.h"
 #include "stand_in.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -676,6 +678,26 @@ static const bad_case_t bad_cases[] = {
     {GOOD_ID GOOD_SECRET GOOD_METER "  BaseURL \"\"\n",
      {"BaseURL must not be empty"},
      NULL},
+    /* URLs in errors: no userinfo, query or fragment; no value that is
+     * not a URL at all (issue 12, items 5 and 7) */
+    {GOOD_ID GOOD_SECRET GOOD_METER "  BaseURL \"bogus-s3cret\"\n",
+     {"BaseURL is not a URL: it must start with https://"},
+     "s3cret"},
+    {GOOD "  TokenURL \"s3cret\"\n", {"TokenURL is not a URL"}, "s3cret"},
+    {GOOD "  TokenURL \"http://sso.example/token?api_key=s3cret\"\n",
+     {"TokenURL \"http://sso.example/token\": plain http://"},
+     "s3cret"},
+    {GOOD "  TokenURL \"https://sso.example/token#s3cret\"\n",
+     {"TokenURL \"https://sso.example/token\": must not contain '#'"},
+     "s3cret"},
+    {GOOD_ID GOOD_SECRET GOOD_METER "  BaseURL \"ftp://me:s3cret@x/?k=v\"\n",
+     {"BaseURL \"ftp://x/\": only http:// and https://"},
+     "s3cret"},
+    {GOOD "  TokenURL \"https://sso.example/t?k=s3cret\"\n"
+          "  AllowInsecureHTTP true\n"
+          "  BaseURL \"http://api.example/v1?s3cret\"\n",
+     {"BaseURL \"http://api.example/v1\": must not contain '?' or '#'"},
+     "s3cret"},
     /* numbers and their ranges */
     {GOOD "  Timeout 0.05\n", {"Timeout must be between 0.1 and 300"}, NULL},
     {GOOD "  Timeout 301\n", {"Timeout must be between 0.1 and 300"}, NULL},
@@ -1055,6 +1077,31 @@ START_TEST(test_long_id) {
 }
 END_TEST
 
+/* A URL shorter than "https://" is read only up to its NUL (issue 12,
+ * item 5: the host was computed as url + 7 or + 8 before the scheme was
+ * checked). Each URL ends right before a page that may not be read, so
+ * reading past it crashes this test with or without ASan. */
+static const char *const short_urls[] = {"bogus",  "",        "h",
+                                         "http:/", "https:/", "ftp://"};
+
+START_TEST(test_short_url_read_in_bounds) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ck_assert_ptr_ne(map, MAP_FAILED);
+  ck_assert_int_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+  const char *text = short_urls[_i];
+  size_t size = strlen(text) + 1;
+  char *url = map + page - size;
+  memcpy(url, text, size);
+  ck_assert_int_eq(
+      dw_urlpolicy_check("<Account \"main\">", "BaseURL", url, true, false),
+      -EINVAL);
+  ck_assert(standin_log_contains_at(LOG_ERR, "BaseURL"));
+  munmap(map, 2 * (size_t)page);
+}
+END_TEST
+
 /* Every error of a block is logged, not only the first, and the secret
  * appears in none of them. */
 START_TEST(test_every_error_logged) {
@@ -1230,6 +1277,8 @@ static Suite *config_suite(void) {
                       sizeof(bad_cases) / sizeof(bad_cases[0]));
   tcase_add_loop_test(bad, test_bad_cross_account, 0, 6);
   tcase_add_test(bad, test_long_id);
+  tcase_add_loop_test(bad, test_short_url_read_in_bounds, 0,
+                      sizeof(short_urls) / sizeof(short_urls[0]));
   tcase_add_test(bad, test_every_error_logged);
   tcase_add_test(bad, test_fleet_many_clashes);
   suite_add_tcase(s, bad);
