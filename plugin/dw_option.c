@@ -265,13 +265,40 @@ static int opt_shard(const char *where, const dw_option_t *o,
   return 0;
 }
 
+/* The words collectd 5.12's cf_util_get_boolean() takes from a quoted
+ * string (its IS_TRUE / IS_FALSE); 1, 0, or -1 for any other text. */
+static int opt_bool_word(const char *text) {
+  static const char *const words[] = {"false", "no",  "off",
+                                      "true",  "yes", "on"};
+  for (int i = 0; i < 6; i++)
+    if (strcasecmp(text, words[i]) == 0)
+      return i >= 3;
+  return -1;
+}
+
+/* A boolean; like collectd's own plugins, a quoted "true", "yes", "on",
+ * "false", "no" or "off" is taken too, with a warning. Any other string is
+ * not quoted back: it may be a secret put in the wrong place. */
 static int opt_bool(const char *where, const oconfig_item_t *opt, bool *field) {
-  if (!dw_option_is_one(opt, OCONFIG_TYPE_BOOLEAN)) {
-    dw_log_at(DW_LOG_ERR, where, "%s needs one boolean (true or false)",
+  if (dw_option_is_one(opt, OCONFIG_TYPE_BOOLEAN)) {
+    *field = opt->values[0].value.boolean != 0;
+    return 0;
+  }
+  int word = dw_option_is_one(opt, OCONFIG_TYPE_STRING)
+                 ? opt_bool_word(opt->values[0].value.string)
+                 : -1;
+  if (word < 0) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s needs one boolean: true or false (yes/no and on/off do too)",
               opt->key);
     return -EINVAL;
   }
-  *field = opt->values[0].value.boolean != 0;
+  dw_log_at(DW_LOG_WARNING, where,
+            "%s \"%s\": a quoted boolean is taken, as collectd does, but "
+            "deprecated; write it unquoted: %s %s",
+            opt->key, opt->values[0].value.string, opt->key,
+            word ? "true" : "false");
+  *field = word == 1;
   return 0;
 }
 

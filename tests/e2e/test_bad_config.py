@@ -30,6 +30,9 @@ GOOD = """
 
 CASES = [  # name, account options, smartmeter ID, smartmeter options, words
     ("good", "", "125fd56", "", None),
+    # collectd's own spelling of booleans, quoted (with a warning)
+    ("quoted boolean", 'VerifyPeer "false"\n    SelfMetrics "on"', "125fd56",
+     "", None),
     ("unknown option", "Tiemout 3", "125fd56", "", 'Tiemout'),
     ("unknown resource", 'Resources "consumption" "costz"', "125fd56", "",
      "costz"),

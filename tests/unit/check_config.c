@@ -719,7 +719,11 @@ static const bad_case_t bad_cases[] = {
     {GOOD "  Timeout \"10\"\n", {"Timeout needs one number"}, NULL},
     {GOOD "  Timeout 1 2\n", {"Timeout needs one number"}, NULL},
     {GOOD "  Timeout\n", {"Timeout needs one number"}, NULL},
-    {GOOD "  VerifyPeer \"yes\"\n", {"VerifyPeer needs one boolean"}, NULL},
+    {GOOD "  VerifyPeer \"maybe-s3cret\"\n",
+     {"VerifyPeer needs one boolean: true or false"},
+     "s3cret"},
+    {GOOD "  VerifyPeer 1\n", {"VerifyPeer needs one boolean"}, NULL},
+    {GOOD "  VerifyPeer true false\n", {"VerifyPeer needs one boolean"}, NULL},
     {GOOD "  ClientID 42\n", {"ClientID needs one string"}, NULL},
     {GOOD "  ClientSecret 12345\n", {"ClientSecret needs one string"}, NULL},
     {GOOD "  ClientSecret \"\"\n", {"ClientSecret must not be empty"}, NULL},
@@ -825,7 +829,7 @@ static const bad_case_t bad_cases[] = {
     {GOOD "  FailureThreshold 2.5\n",
      {"FailureThreshold needs a whole number"},
      NULL},
-    {GOOD "  SelfMetrics \"no\"\n", {"SelfMetrics needs one boolean"}, NULL},
+    {GOOD "  SelfMetrics \"nope\"\n", {"SelfMetrics needs one boolean"}, NULL},
     {GOOD "  SelfMetrics\n", {"SelfMetrics needs one boolean"}, NULL},
 };
 
@@ -839,6 +843,47 @@ static char *bad_text(const char *options) {
   snprintf(text, size, "%s%s%s", head, options, tail);
   return text;
 }
+
+/* collectd's own plugins take a quoted boolean (cf_util_get_boolean:
+ * "true", "yes", "on", "false", "no", "off", any case), with a warning;
+ * so does this one, for every boolean option. */
+START_TEST(test_quoted_booleans) {
+  dw_config_t cfg = {0};
+  char *text = bad_text(GOOD "  VerifyPeer \"false\"\n"
+                             "  VerifyHost \"Off\"\n"
+                             "  MonthlyHistory \"NO\"\n"
+                             "  SelfMetrics \"no\"\n"
+                             "  AllowInsecureHTTP \"yes\"\n");
+  ck_assert_int_eq(parse_text(text, &cfg), 0);
+  free(text);
+  const dw_account_cfg_t *a = &cfg.accounts[0];
+  ck_assert(!a->verify_peer);
+  ck_assert(!a->verify_host);
+  ck_assert(!a->monthly_history);
+  ck_assert(!a->self_metrics);
+  ck_assert(a->allow_insecure_http);
+  ck_assert_uint_eq(standin_log_count(), 5);
+  ck_assert(standin_log_contains_at(
+      LOG_WARNING, "<Account \"main\">: VerifyPeer \"false\": a quoted boolean "
+                   "is taken, as collectd does, but deprecated; write it "
+                   "unquoted: VerifyPeer false"));
+  ck_assert(standin_log_contains_at(LOG_WARNING, "write it unquoted: "
+                                                 "VerifyHost false"));
+  ck_assert(standin_log_contains_at(LOG_WARNING, "AllowInsecureHTTP true"));
+  dw_config_free(&cfg);
+
+  standin_reset();
+  text = bad_text(GOOD "  VerifyPeer \"TRUE\"\n  VerifyHost \"on\"\n"
+                       "  SelfMetrics \"Yes\"\n");
+  ck_assert_int_eq(parse_text(text, &cfg), 0);
+  free(text);
+  ck_assert(cfg.accounts[0].verify_peer);
+  ck_assert(cfg.accounts[0].verify_host);
+  ck_assert(cfg.accounts[0].self_metrics);
+  ck_assert_uint_eq(standin_log_count(), 3);
+  dw_config_free(&cfg);
+}
+END_TEST
 
 /* --- fleets: SmartmeterFile, Shard and the wave 2 options ----------------- */
 
@@ -1268,6 +1313,7 @@ static Suite *config_suite(void) {
   tcase_add_test(good, test_fleet_options);
   tcase_add_test(good, test_fleet_with_blocks);
   tcase_add_test(good, test_fleet_clash_across_accounts);
+  tcase_add_test(good, test_quoted_booleans);
   suite_add_tcase(s, good);
 
   TCase *bad = tcase_create("bad");
