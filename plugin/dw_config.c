@@ -74,12 +74,27 @@ static const dw_option_t meter_options[] = {
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The top level holds only <Account> blocks; the table is for typos. */
+static const dw_option_t plugin_options[] = {
+    {"Account", DW_OPT_BLOCK, 0, 0, 0},
+};
+
 /* Everything one <Account> block needs while it is being read. */
 typedef struct account_ctx {
   dw_account_cfg_t *a;
   char where[CFG_ACCOUNT_WHERE_SIZE];
   size_t meter_blocks; /* <Smartmeter> blocks seen, good or bad */
+  /* Rows given (even with a bad value) or that an unknown option was a
+   * typo of: a missing-option error about them would repeat one mistake. */
+  bool mentioned[LEN(account_options)];
 } account_ctx_t;
+
+/* True when the option named key was given or misspelt in the block. */
+static bool account_mentioned(const account_ctx_t *ctx, const char *key) {
+  const dw_option_t *o =
+      dw_option_find(account_options, LEN(account_options), key);
+  return o != NULL && ctx->mentioned[o - account_options];
+}
 
 /* --- <Smartmeter> --------------------------------------------------------- */
 
@@ -152,8 +167,9 @@ static int meter_parse(account_ctx_t *ctx, const oconfig_item_t *ci) {
     const oconfig_item_t *opt = &ci->children[i];
     const dw_option_t *o =
         dw_option_find(meter_options, LEN(meter_options), opt->key);
-    int rc =
-        o ? dw_option_apply(where, o, opt, &m) : dw_option_unknown(where, opt);
+    int rc = o ? dw_option_apply(where, o, opt, &m)
+               : dw_option_unknown(where, opt, meter_options,
+                                   LEN(meter_options), NULL);
     status = dw_option_worse(status, rc);
   }
   if (status == 0 && m.instance == NULL) {
@@ -173,8 +189,14 @@ static int meter_parse(account_ctx_t *ctx, const oconfig_item_t *ci) {
 static int account_option(account_ctx_t *ctx, const oconfig_item_t *opt) {
   const dw_option_t *o =
       dw_option_find(account_options, LEN(account_options), opt->key);
-  if (o == NULL)
-    return dw_option_unknown(ctx->where, opt);
+  if (o == NULL) {
+    int rc = dw_option_unknown(ctx->where, opt, account_options,
+                               LEN(account_options), &o);
+    if (o != NULL)
+      ctx->mentioned[o - account_options] = true;
+    return rc;
+  }
+  ctx->mentioned[o - account_options] = true;
   if (o->kind == DW_OPT_BLOCK)
     return meter_parse(ctx, opt);
   return dw_option_apply(ctx->where, o, opt, ctx->a);
@@ -209,11 +231,11 @@ static int account_finish_urls(account_ctx_t *ctx) {
 static int account_finish_required(account_ctx_t *ctx) {
   dw_account_cfg_t *a = ctx->a;
   int status = 0;
-  if (a->base_url == NULL) {
+  if (a->base_url == NULL && !account_mentioned(ctx, "BaseURL")) {
     dw_log_at(DW_LOG_ERR, ctx->where, "BaseURL is required");
     status = -EINVAL;
   }
-  if (a->client_id == NULL) {
+  if (a->client_id == NULL && !account_mentioned(ctx, "ClientID")) {
     dw_log_at(DW_LOG_ERR, ctx->where, "ClientID is required");
     status = -EINVAL;
   }
@@ -223,15 +245,19 @@ static int account_finish_required(account_ctx_t *ctx) {
               "them");
     status = -EINVAL;
   } else if (a->client_secret == NULL && a->secret_file == NULL) {
-    dw_log_at(DW_LOG_ERR, ctx->where,
-              "ClientSecret or ClientSecretFile is required");
+    if (!account_mentioned(ctx, "ClientSecret") &&
+        !account_mentioned(ctx, "ClientSecretFile"))
+      dw_log_at(DW_LOG_ERR, ctx->where,
+                "ClientSecret or ClientSecretFile is required");
     status = -EINVAL;
   } else if (a->secret_file != NULL) {
     status =
         dw_option_worse(status, dw_secret_read_file(ctx->where, a->secret_file,
                                                     &a->client_secret));
   }
-  if ((a->client_cert == NULL) != (a->client_key == NULL)) {
+  if ((a->client_cert == NULL) != (a->client_key == NULL) &&
+      !account_mentioned(ctx,
+                         a->client_cert == NULL ? "ClientCert" : "ClientKey")) {
     dw_log_at(DW_LOG_ERR, ctx->where,
               "ClientCert and ClientKey go together: give both or neither");
     status = -EINVAL;
@@ -270,6 +296,9 @@ static int account_finish_meters(account_ctx_t *ctx) {
   if (ctx->a->meters_len > 0 || ctx->meter_blocks > 0 ||
       ctx->a->smartmeter_file != NULL)
     return 0;
+  if (account_mentioned(ctx, "Smartmeter") ||
+      account_mentioned(ctx, "SmartmeterFile"))
+    return -EINVAL; /* its own error said what is wrong */
   dw_log_at(DW_LOG_ERR, ctx->where,
             "no smartmeter configured: add a <Smartmeter \"ID\"> block or a "
             "SmartmeterFile");
@@ -375,8 +404,9 @@ int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
     if (strcasecmp(child->key, "Account") != 0) {
-      status = dw_option_worse(status,
-                               dw_option_unknown("<Plugin digiwatt>", child));
+      status = dw_option_worse(
+          status, dw_option_unknown("<Plugin digiwatt>", child, plugin_options,
+                                    LEN(plugin_options), NULL));
       continue;
     }
     dw_account_cfg_t a;

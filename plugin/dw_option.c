@@ -9,6 +9,8 @@
 
 #include "liboconfig/oconfig.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <strings.h>
 
 #define OPT_KNOWN_SIZE 512 /* "costs, consumption, ..." */
+#define OPT_NAME_MAX 64    /* longest name a suggestion is looked for */
 
 bool dw_option_is_one(const oconfig_item_t *opt, int type) {
   return opt->values_num == 1 && opt->values[0].type == type;
@@ -48,10 +51,72 @@ const dw_option_t *dw_option_find(const dw_option_t *table, size_t len,
   return NULL;
 }
 
-int dw_option_unknown(const char *where, const oconfig_item_t *opt) {
+static unsigned opt_min3(unsigned a, unsigned b, unsigned c) {
+  unsigned m = a < b ? a : b;
+  return m < c ? m : c;
+}
+
+/* The optimal string alignment distance of a and b, case-insensitive:
+ * insertions, deletions, substitutions and swaps of neighbours. Both are
+ * at most OPT_NAME_MAX bytes. */
+static unsigned opt_distance(const char *a, size_t la, const char *b,
+                             size_t lb) {
+  unsigned d[OPT_NAME_MAX + 1][OPT_NAME_MAX + 1];
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = (unsigned)i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = (unsigned)j;
+  for (size_t i = 1; i <= la; i++) {
+    for (size_t j = 1; j <= lb; j++) {
+      int ca = tolower((unsigned char)a[i - 1]);
+      int cb = tolower((unsigned char)b[j - 1]);
+      d[i][j] = opt_min3(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                         d[i - 1][j - 1] + (ca != cb));
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          cb == tolower((unsigned char)a[i - 2]) &&
+          d[i - 2][j - 2] + 1 < d[i][j])
+        d[i][j] = d[i - 2][j - 2] + 1;
+    }
+  }
+  return d[la][lb];
+}
+
+const dw_option_t *dw_option_near(const dw_option_t *table, size_t len,
+                                  const char *key) {
+  size_t lk = strlen(key);
+  const dw_option_t *best = NULL;
+  unsigned best_d = UINT_MAX;
+  bool tie = false;
+  if (lk == 0 || lk > OPT_NAME_MAX)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    size_t lr = strlen(table[i].key);
+    unsigned limit = lr >= 8 ? 2 : 1;
+    if (lr > OPT_NAME_MAX || (lr > lk ? lr - lk : lk - lr) > limit)
+      continue;
+    unsigned d = opt_distance(key, lk, table[i].key, lr);
+    if (d > limit || d > best_d)
+      continue;
+    tie = d == best_d;
+    best = &table[i];
+    best_d = d;
+  }
+  return tie ? NULL : best;
+}
+
+int dw_option_unknown(const char *where, const oconfig_item_t *opt,
+                      const dw_option_t *table, size_t len,
+                      const dw_option_t **near) {
   char shown[DW_SHOWN_SIZE];
-  dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"",
-            dw_name_shown(shown, opt->key));
+  const dw_option_t *row = dw_option_near(table, len, opt->key);
+  if (row != NULL)
+    dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"; did you mean %s?",
+              dw_name_shown(shown, opt->key), row->key);
+  else
+    dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"",
+              dw_name_shown(shown, opt->key));
+  if (near != NULL)
+    *near = row;
   return -EINVAL;
 }
 

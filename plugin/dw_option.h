@@ -53,8 +53,20 @@ typedef struct dw_option {
 const dw_option_t *dw_option_find(const dw_option_t *table, size_t len,
                                   const char *key);
 
-/* Logs an unknown option at where; always -EINVAL. */
-int dw_option_unknown(const char *where, const struct oconfig_item_s *opt);
+/* Logs an unknown option at where, with "did you mean" when exactly one
+ * row of table[0..len) is the closest to it within a small edit distance
+ * (case-insensitive; a swap of two neighbours counts once). *near, when
+ * near is not NULL, is that row or NULL, so the caller can keep quiet
+ * about what the typo left missing. Always -EINVAL. */
+int dw_option_unknown(const char *where, const struct oconfig_item_s *opt,
+                      const dw_option_t *table, size_t len,
+                      const dw_option_t **near);
+
+/* The row of table[0..len) that key is a likely typo of, or NULL: the one
+ * closest to it within 1 edit (2 for names of 8 or more bytes), when no
+ * other row is as close. */
+const dw_option_t *dw_option_near(const dw_option_t *table, size_t len,
+                                  const char *key);
 
 /* Applies opt to the field of base that o names (every kind but
  * DW_OPT_BLOCK). 0, -EINVAL after logging, or -ENOMEM. */

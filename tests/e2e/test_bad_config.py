@@ -34,6 +34,8 @@ CASES = [  # name, account options, smartmeter ID, smartmeter options, words
     ("quoted boolean", 'VerifyPeer "false"\n    SelfMetrics "on"', "125fd56",
      "", None),
     ("unknown option", "Tiemout 3", "125fd56", "", 'Tiemout'),
+    ("typo with a suggestion", "Tiemout 3", "125fd56", "",
+     'unknown option "Tiemout"; did you mean Timeout?'),
     ("unknown resource", 'Resources "consumption" "costz"', "125fd56", "",
      "costz"),
     ("unknown period", 'Periods "tomorrow"', "125fd56", "", "tomorrow"),
@@ -46,7 +48,7 @@ CASES = [  # name, account options, smartmeter ID, smartmeter options, words
 
 
 def check(workdir, base, name, options, meter, meter_options, words,
-          drop=None):
+          drop=None, absent=()):
     block = GOOD % (base, options, meter, meter_options)
     if drop:
         block = "\n".join(l for l in block.splitlines() if drop not in l)
@@ -73,6 +75,9 @@ def check(workdir, base, name, options, meter, meter_options, words,
     if not lines:
         lib.fail("%s: no 'digiwatt plugin:' line naming %r in:\n%s" %
                  (name, words, output))
+    for word in absent:
+        if word in output:
+            lib.fail("%s: %r should not be said:\n%s" % (name, word, output))
 
 
 def main():
@@ -80,6 +85,11 @@ def main():
         ("missing BaseURL", "", "125fd56", "", "BaseURL", "BaseURL"),
         ("missing ClientID", "", "125fd56", "", "ClientID", "ClientID"),
         ("missing secret", "", "125fd56", "", "ClientSecret", "ClientSecret"),
+        # one mistake, one error: a typo is not also a missing option
+        ("secret file typo", 'ClientSecretFil "/nonexistent"', "125fd56", "",
+         "did you mean ClientSecretFile?", 'ClientSecret "', ["is required"]),
+        ("empty ClientID", 'ClientID ""', "125fd56", "",
+         "ClientID must not be empty", 'ClientID "id"', ["is required"]),
     ]
     with lib.Workdir() as simdir:
         sim = lib.Simulator(simdir, client_id="id",
@@ -90,7 +100,8 @@ def main():
                     name, options, meter, meter_options, words = case[:5]
                     check(workdir, sim.base, name, options, meter,
                           meter_options, words,
-                          drop=case[5] if len(case) > 5 else None)
+                          drop=case[5] if len(case) > 5 else None,
+                          absent=case[6] if len(case) > 6 else ())
         finally:
             sim.stop()
     print("ok: %d configurations judged as expected by collectd -T" %

@@ -580,10 +580,39 @@ typedef struct bad_case {
 static const bad_case_t bad_cases[] = {
     /* unknown names */
     {GOOD "  Tiemout 5\n",
-     {"digiwatt plugin: <Account \"main\">: unknown option \"Tiemout\""},
+     {"digiwatt plugin: <Account \"main\">: unknown option \"Tiemout\"; did "
+      "you mean Timeout?"},
      NULL},
+    {GOOD "  Colour \"red\"\n", {"unknown option \"Colour\""}, "did you mean"},
+    {GOOD "  verifypeeer false\n",
+     {"unknown option \"verifypeeer\"; did you mean VerifyPeer?"},
+     NULL},
+    /* one mistake, one error: a typo of an option is not also reported
+     * as that option missing */
+    {GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFil \"@DIR@/secret\"\n",
+     {"unknown option \"ClientSecretFil\"; did you mean ClientSecretFile?"},
+     "is required"},
+    {GOOD_URL GOOD_ID GOOD_METER "  ClientScret \"" SECRET "\"\n",
+     {"unknown option \"ClientScret\"; did you mean ClientSecret?"},
+     "is required"},
+    {GOOD_ID GOOD_SECRET GOOD_METER "  BaseUrI \"https://api.example\"\n",
+     {"did you mean BaseURL?"},
+     "is required"},
+    {GOOD_URL GOOD_SECRET GOOD_METER "  ClientD \"id\"\n",
+     {"did you mean ClientID?"},
+     "is required"},
+    {GOOD_URL GOOD_ID GOOD_SECRET "  <Smartmeterr \"m\">\n  </Smartmeterr>\n",
+     {"unknown option \"Smartmeterr\"; did you mean Smartmeter?"},
+     "no smartmeter configured"},
+    {GOOD_URL GOOD_ID GOOD_SECRET "  SmartmeterFiel \"@DIR@/fleet\"\n",
+     {"did you mean SmartmeterFile?"},
+     "no smartmeter configured"},
+    {GOOD "  ClientCert \"/c.pem\"\n  ClientKy \"/k.pem\"\n",
+     {"did you mean ClientKey?"},
+     "go together"},
     {GOOD "  <Smartmeter \"x\">\n   Instanse \"y\"\n  </Smartmeter>\n",
-     {"<Account \"main\"> <Smartmeter \"x\">: unknown option \"Instanse\""},
+     {"<Account \"main\"> <Smartmeter \"x\">: unknown option \"Instanse\"; "
+      "did you mean Instance?"},
      NULL},
     {GOOD "  Resources \"consumption\" \"consumtion\"\n",
      {"unknown resource \"consumtion\"", "known: costs, consumption"},
@@ -885,6 +914,33 @@ START_TEST(test_quoted_booleans) {
 }
 END_TEST
 
+/* An option given with a bad value is one mistake: the error about the
+ * value, not also "X is required". */
+static const char *const one_error_texts[] = {
+    GOOD_URL GOOD_SECRET GOOD_METER "  ClientID \"\"\n",
+    GOOD_URL GOOD_SECRET GOOD_METER "  ClientID 42\n",
+    GOOD_ID GOOD_SECRET GOOD_METER "  BaseURL \"\"\n",
+    GOOD_URL GOOD_ID GOOD_METER "  ClientSecret \"\"\n",
+    GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFile \"\"\n",
+    GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFil \"@DIR@/secret\"\n",
+    GOOD_URL GOOD_ID GOOD_SECRET "  SmartmeterFile \"\"\n",
+    GOOD "  ClientCert \"/c.pem\"\n  ClientKey \"\"\n",
+};
+
+START_TEST(test_one_mistake_one_error) {
+  dw_config_t cfg = {0};
+  char *text = bad_text(one_error_texts[_i]);
+  ck_assert_int_eq(parse_text(text, &cfg), -EINVAL);
+  free(text);
+  if (standin_log_count() != 1)
+    for (size_t i = 0; i < standin_log_count(); i++)
+      fprintf(stderr, "case %d log: %s\n", _i, standin_log_at(i)->text);
+  ck_assert_uint_eq(standin_log_count(), 1);
+  ck_assert(!standin_log_contains("is required"));
+  assert_no_secret_logged();
+}
+END_TEST
+
 /* --- fleets: SmartmeterFile, Shard and the wave 2 options ----------------- */
 
 /* An account whose meters all come from a file, with every new option
@@ -1071,6 +1127,7 @@ START_TEST(test_bad_cross_account) {
       "<Plugin digiwatt>\n <Account>\n" GOOD " </Account>\n</Plugin>\n",
       "<Plugin digiwatt>\n Account \"x\"\n</Plugin>\n",
       "<Plugin digiwatt>\n Interval 10\n</Plugin>\n",
+      "<Plugin digiwatt>\n <Acount \"x\">\n </Acount>\n</Plugin>\n",
   };
   static const char *const wants[] = {
       "<Account \"dup\">: duplicate account name",
@@ -1081,6 +1138,7 @@ START_TEST(test_bad_cross_account) {
       "<Account>: <Account> needs one string: the account name",
       "<Account \"x\">: no smartmeter configured",
       "<Plugin digiwatt>: unknown option \"Interval\"",
+      "<Plugin digiwatt>: unknown option \"Acount\"; did you mean Account?",
   };
   dw_config_t cfg = {0};
   ck_assert_int_eq(parse_text(texts[_i], &cfg), -EINVAL);
@@ -1321,8 +1379,10 @@ static Suite *config_suite(void) {
   tcase_add_checked_fixture(bad, standin_reset, standin_reset);
   tcase_add_loop_test(bad, test_bad_table, 0,
                       sizeof(bad_cases) / sizeof(bad_cases[0]));
-  tcase_add_loop_test(bad, test_bad_cross_account, 0, 6);
+  tcase_add_loop_test(bad, test_bad_cross_account, 0, 7);
   tcase_add_test(bad, test_long_id);
+  tcase_add_loop_test(bad, test_one_mistake_one_error, 0,
+                      sizeof(one_error_texts) / sizeof(one_error_texts[0]));
   tcase_add_loop_test(bad, test_short_url_read_in_bounds, 0,
                       sizeof(short_urls) / sizeof(short_urls[0]));
   tcase_add_test(bad, test_every_error_logged);
