@@ -251,9 +251,9 @@ static int account_finish_required(account_ctx_t *ctx) {
                 "ClientSecret or ClientSecretFile is required");
     status = -EINVAL;
   } else if (a->secret_file != NULL) {
-    status =
-        dw_option_worse(status, dw_secret_read_file(ctx->where, a->secret_file,
-                                                    &a->client_secret));
+    status = dw_option_worse(
+        status, dw_secret_read_file(ctx->where, "ClientSecretFile",
+                                    a->secret_file, &a->client_secret));
   }
   if ((a->client_cert == NULL) != (a->client_key == NULL) &&
       !account_mentioned(ctx,

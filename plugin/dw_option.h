@@ -7,7 +7,12 @@
  * The configuration reader (dw_config) describes its blocks as tables of
  * dw_option_t; this room applies one configured item to the field a row
  * names. Every error is logged at where, naming the option, and never
- * quotes a value that could be a secret. */
+ * quotes a value that could be a secret. What may be quoted: option
+ * names, smartmeter IDs, Instance and account names, resource slugs and
+ * period names, paths and path templates, numbers, the six boolean words;
+ * URLs only through dw_url_redact. Never quoted: secret options, Header
+ * and TokenParam values, a string given where another kind belongs, or an
+ * unknown option's values (a secret typed into the wrong place). */
 #ifndef DW_OPTION_H
 #define DW_OPTION_H
 

@@ -787,6 +787,11 @@ static const bad_case_t bad_cases[] = {
     {GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFile \"@DIR@\"\n",
      {"is not a regular file"},
      NULL},
+    /* the secret itself where its file belongs: not quoted back */
+    {GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFile \"" SECRET "\"\n",
+     {"<Account \"main\">: cannot open ClientSecretFile (a relative path, "
+      "not shown): No such file"},
+     NULL},
     /* SmartmeterFile */
     {GOOD "  SmartmeterFile \"\"\n",
      {"SmartmeterFile must not be empty"},
