@@ -14,6 +14,7 @@
 #include "dw_validate.h"
 #include "run_suite.h"
 #include "stand_in.h"
+#include "text_buf.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1294,6 +1295,27 @@ START_TEST(test_standin_parser) {
   ck_assert_int_eq(root->children[2].values_num, 2);
   standin_config_free(root);
   standin_config_free(NULL);
+
+  /* Blocks nest 16 deep at most (the config fuzzer reads with it too). */
+  text_t nest = {0};
+  for (int depth = 1; depth <= 17; depth++) {
+    nest.len = 0;
+    text_repeat(&nest, "<B>\n", (size_t)depth);
+    text_repeat(&nest, "</B>\n", (size_t)depth);
+    root = standin_config_parse(text_str(&nest));
+    ck_assert_msg((root != NULL) == (depth <= 16), "depth %d", depth);
+    standin_config_free(root);
+  }
+  /* Many options and values: every one is kept. */
+  nest.len = 0;
+  text_repeat(&nest, "Key 1 \"two\" 3 4 5\n", 1000);
+  root = standin_config_parse(text_str(&nest));
+  ck_assert_ptr_nonnull(root);
+  ck_assert_int_eq(root->children_num, 1000);
+  ck_assert_int_eq(root->children[999].values_num, 5);
+  ck_assert_str_eq(root->children[999].values[1].value.string, "two");
+  standin_config_free(root);
+  free(nest.data);
 }
 END_TEST
 
