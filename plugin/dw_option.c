@@ -1,15 +1,17 @@
 /* dw_option.c - one configuration option into one field (see dw_option.h).
  */
 #include "dw_option.h"
+#include "dw_header.h"
 #include "dw_log.h"
 #include "dw_name.h"
+#include "dw_proxy.h"
+#include "dw_typo.h"
 #include "dw_url.h"
 
 #include "collectd.h"
 
 #include "liboconfig/oconfig.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@
 #include <strings.h>
 
 #define OPT_KNOWN_SIZE 512 /* "costs, consumption, ..." */
-#define OPT_NAME_MAX 64    /* longest name a suggestion is looked for */
+#define DW_PARAM_MAX 4096  /* bytes of a TokenParam value, as of a secret */
 
 bool dw_option_is_one(const oconfig_item_t *opt, int type) {
   return opt->values_num == 1 && opt->values[0].type == type;
@@ -51,51 +53,14 @@ const dw_option_t *dw_option_find(const dw_option_t *table, size_t len,
   return NULL;
 }
 
-static unsigned opt_min3(unsigned a, unsigned b, unsigned c) {
-  unsigned m = a < b ? a : b;
-  return m < c ? m : c;
-}
-
-/* The optimal string alignment distance of a and b, case-insensitive:
- * insertions, deletions, substitutions and swaps of neighbours. Both are
- * at most OPT_NAME_MAX bytes. */
-static unsigned opt_distance(const char *a, size_t la, const char *b,
-                             size_t lb) {
-  unsigned d[OPT_NAME_MAX + 1][OPT_NAME_MAX + 1];
-  for (size_t i = 0; i <= la; i++)
-    d[i][0] = (unsigned)i;
-  for (size_t j = 0; j <= lb; j++)
-    d[0][j] = (unsigned)j;
-  for (size_t i = 1; i <= la; i++) {
-    for (size_t j = 1; j <= lb; j++) {
-      int ca = tolower((unsigned char)a[i - 1]);
-      int cb = tolower((unsigned char)b[j - 1]);
-      d[i][j] = opt_min3(d[i - 1][j] + 1, d[i][j - 1] + 1,
-                         d[i - 1][j - 1] + (ca != cb));
-      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-          cb == tolower((unsigned char)a[i - 2]) &&
-          d[i - 2][j - 2] + 1 < d[i][j])
-        d[i][j] = d[i - 2][j - 2] + 1;
-    }
-  }
-  return d[la][lb];
-}
-
 const dw_option_t *dw_option_near(const dw_option_t *table, size_t len,
                                   const char *key) {
-  size_t lk = strlen(key);
   const dw_option_t *best = NULL;
   unsigned best_d = UINT_MAX;
   bool tie = false;
-  if (lk == 0 || lk > OPT_NAME_MAX)
-    return NULL;
   for (size_t i = 0; i < len; i++) {
-    size_t lr = strlen(table[i].key);
-    unsigned limit = lr >= 8 ? 2 : 1;
-    if (lr > OPT_NAME_MAX || (lr > lk ? lr - lk : lk - lr) > limit)
-      continue;
-    unsigned d = opt_distance(key, lk, table[i].key, lr);
-    if (d > limit || d > best_d)
+    unsigned d = dw_typo_distance(key, table[i].key);
+    if (d > dw_typo_limit(table[i].key) || d > best_d)
       continue;
     tie = d == best_d;
     best = &table[i];
@@ -367,6 +332,163 @@ static int opt_bool(const char *where, const oconfig_item_t *opt, bool *field) {
   return 0;
 }
 
+void dw_option_list_free(dw_option_list_t *l) {
+  for (size_t i = 0; i < l->len; i++)
+    dw_option_wipe_free(l->items[i]);
+  free(l->items);
+  *l = (dw_option_list_t){0};
+}
+
+void dw_option_pairs_free(dw_option_pairs_t *p) {
+  for (size_t i = 0; i < p->len; i++) {
+    free(p->items[i].name);
+    dw_option_wipe_free(p->items[i].value);
+  }
+  free(p->items);
+  *p = (dw_option_pairs_t){0};
+}
+
+/* The one string of opt; logs and NULL when opt holds anything else. */
+static const char *opt_one_string(const char *where,
+                                  const oconfig_item_t *opt) {
+  if (dw_option_is_one(opt, OCONFIG_TYPE_STRING))
+    return opt->values[0].value.string;
+  dw_log_at(DW_LOG_ERR, where, "%s needs one string", opt->key);
+  return NULL;
+}
+
+/* UserAgent and other text that goes into a header as it is. */
+static int opt_line(const char *where, const dw_option_t *o,
+                    const oconfig_item_t *opt, char **field) {
+  const char *value = opt_one_string(where, opt);
+  if (value == NULL)
+    return -EINVAL;
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) {
+      dw_log_at(DW_LOG_ERR, where,
+                "%s must not hold a line break or another control character",
+                opt->key);
+      return -EINVAL;
+    }
+  return opt_string(where, o, opt, field);
+}
+
+/* Proxy "": no proxy whatever the environment; else a proxy URL. The
+ * value is shown only through dw_proxy_shown (never its userinfo). */
+static int opt_proxy(const char *where, const dw_option_t *o,
+                     const oconfig_item_t *opt, char **field) {
+  const char *value = opt_one_string(where, opt);
+  if (value == NULL)
+    return -EINVAL;
+  const char *why = strlen(value) > (size_t)o->max ? "the proxy is too long"
+                                                   : dw_proxy_check(value);
+  if (why != NULL) {
+    char shown[DW_PROXY_SHOWN_SIZE];
+    dw_log_at(DW_LOG_ERR, where, "%s \"%s\": %s", opt->key,
+              dw_proxy_shown(shown, value), why);
+    return -EINVAL;
+  }
+  return opt_string(where, o, opt, field);
+}
+
+/* Room for one more item of size elem in *items (len of them now, at
+ * most max): 0, -EINVAL after logging the limit, or -ENOMEM. */
+static int opt_grow(const char *where, const oconfig_item_t *opt, void **items,
+                    size_t len, size_t extra, size_t elem, double max) {
+  if (len >= (size_t)max) {
+    dw_log_at(DW_LOG_ERR, where, "at most %zu %s options per account",
+              (size_t)max, opt->key);
+    return -EINVAL;
+  }
+  void *grown = realloc(*items, (len + 1 + extra) * elem);
+  if (grown == NULL)
+    return dw_option_oom(where);
+  *items = grown;
+  return 0;
+}
+
+/* Header "Name: value", appended. Only a plain name is quoted back; the
+ * value may be a key. */
+static int opt_header(const char *where, const dw_option_t *o,
+                      const oconfig_item_t *opt, dw_option_list_t *list) {
+  const char *line = opt_one_string(where, opt);
+  if (line == NULL)
+    return -EINVAL;
+  size_t name_len = dw_header_name_len(line);
+  const char *why = strlen(line) > DW_HEADER_MAX ? "the header is too long"
+                                                 : dw_header_check(line);
+  if (why != NULL) {
+    if (dw_header_is_plain_name(line, name_len))
+      dw_log_at(DW_LOG_ERR, where, "%s \"%.*s: ...\": %s", opt->key,
+                (int)name_len, line, why);
+    else
+      dw_log_at(DW_LOG_ERR, where, "%s: %s", opt->key, why);
+    return -EINVAL;
+  }
+  int status = opt_grow(where, opt, (void **)&list->items, list->len, 1,
+                        sizeof(*list->items), o->max);
+  char *copy = status == 0 ? strdup(line) : NULL;
+  if (status == 0 && copy == NULL)
+    status = dw_option_oom(where);
+  if (status != 0)
+    return status;
+  list->items[list->len++] = copy;
+  list->items[list->len] = NULL;
+  return 0;
+}
+
+/* TokenParam "name" "value", appended; the value is never quoted back. */
+static int opt_param(const char *where, const dw_option_t *o,
+                     const oconfig_item_t *opt, dw_option_pairs_t *pairs) {
+  if (opt->values_num != 2 || opt->values[0].type != OCONFIG_TYPE_STRING ||
+      opt->values[1].type != OCONFIG_TYPE_STRING) {
+    dw_log_at(DW_LOG_ERR, where, "%s needs two strings: a name and a value",
+              opt->key);
+    return -EINVAL;
+  }
+  const char *name = opt->values[0].value.string;
+  const char *value = opt->values[1].value.string;
+  const char *why = dw_header_check_param(name);
+  if (why == NULL && (value[0] == '\0' || strlen(value) > DW_PARAM_MAX))
+    why = "the value must be 1 to 4096 bytes";
+  if (why != NULL) {
+    if (dw_header_is_plain_name(name, strlen(name)))
+      dw_log_at(DW_LOG_ERR, where, "%s \"%s\": %s", opt->key, name, why);
+    else
+      dw_log_at(DW_LOG_ERR, where, "%s: %s", opt->key, why);
+    return -EINVAL;
+  }
+  int status = opt_grow(where, opt, (void **)&pairs->items, pairs->len, 0,
+                        sizeof(*pairs->items), o->max);
+  if (status != 0)
+    return status;
+  dw_option_pair_t pair = {strdup(name), strdup(value)};
+  if (pair.name == NULL || pair.value == NULL) {
+    free(pair.name);
+    dw_option_wipe_free(pair.value);
+    return dw_option_oom(where);
+  }
+  pairs->items[pairs->len++] = pair;
+  return 0;
+}
+
+/* TokenAuth "post" (credentials in the form body) or "basic". */
+static int opt_token_auth(const char *where, const oconfig_item_t *opt,
+                          bool *basic) {
+  const char *value = dw_option_is_one(opt, OCONFIG_TYPE_STRING)
+                          ? opt->values[0].value.string
+                          : "";
+  if (strcasecmp(value, "post") != 0 && strcasecmp(value, "basic") != 0) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s must be \"post\" (the credentials in the form body, the "
+              "default) or \"basic\" (in an Authorization: Basic header)",
+              opt->key);
+    return -EINVAL;
+  }
+  *basic = strcasecmp(value, "basic") == 0;
+  return 0;
+}
+
 int dw_option_apply(const char *where, const dw_option_t *o,
                     const oconfig_item_t *opt, void *base) {
   void *field = (char *)base + o->offset;
@@ -407,6 +529,16 @@ int dw_option_apply(const char *where, const dw_option_t *o,
     return opt_refresh(where, o, opt, field);
   case DW_OPT_SHARD:
     return opt_shard(where, o, opt, field);
+  case DW_OPT_LINE:
+    return opt_line(where, o, opt, field);
+  case DW_OPT_PROXY:
+    return opt_proxy(where, o, opt, field);
+  case DW_OPT_HEADER:
+    return opt_header(where, o, opt, field);
+  case DW_OPT_PARAM:
+    return opt_param(where, o, opt, field);
+  case DW_OPT_TOKEN_AUTH:
+    return opt_token_auth(where, opt, field);
   case DW_OPT_BLOCK:
     break;
   }

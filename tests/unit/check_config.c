@@ -208,8 +208,15 @@ START_TEST(test_minimal) {
   ck_assert(!a->allow_insecure_http);
   ck_assert(a->monthly_history);
   ck_assert_ptr_null(a->ca_cert);
+  ck_assert_ptr_null(a->ca_path);
   ck_assert_ptr_null(a->client_cert);
   ck_assert_ptr_null(a->client_key);
+  ck_assert_ptr_null(a->client_key_password);
+  ck_assert_ptr_null(a->proxy); /* libcurl's environment */
+  ck_assert_str_eq(a->user_agent, "collectd-digiwatt/" PACKAGE_VERSION);
+  ck_assert_uint_eq(a->headers.len, 0);
+  ck_assert_uint_eq(a->token_params.len, 0);
+  ck_assert(!a->token_auth_basic);
   ck_assert_ptr_null(a->smartmeter_file);
   ck_assert_uint_eq(a->shard.index, 0);
   ck_assert_uint_eq(a->shard.count, 0);
@@ -772,6 +779,93 @@ static const bad_case_t bad_cases[] = {
     {GOOD "  ClientKey \"/k.pem\"\n",
      {"ClientCert and ClientKey go together"},
      NULL},
+    /* Header: "Name: value", no control bytes, not the plugin's own;
+     * the value (it may be a key) is never quoted */
+    {GOOD "  Header \"Authorization: Bearer " SECRET "\"\n",
+     {"Header \"Authorization: ...\": Authorization is the plugin's: the "
+      "token goes there"},
+     NULL},
+    {GOOD "  Header \"host: x\"\n", {"Header \"host: ...\": Host comes"}, NULL},
+    {GOOD "  Header \"Content-Length: 0\"\n", {"Content-Length is"}, NULL},
+    {GOOD "  Header \"User-Agent: x\"\n", {"use UserAgent"}, NULL},
+    {GOOD "  Header \"Proxy-Authorization: Basic x\"\n",
+     {"put the proxy's user:password in Proxy"},
+     NULL},
+    {GOOD "  Header \"X-Key: " SECRET "\r\"\n",
+     {"Header \"X-Key: ...\": the header's value holds a line break"},
+     NULL},
+    {GOOD "  Header \"X-Key: a\x01" SECRET "\"\n",
+     {"holds a line break or another control character"},
+     NULL},
+    {GOOD "  Header \"X-Key:   \"\n", {"the header's value is empty"}, NULL},
+    {GOOD "  Header \"" SECRET "\"\n",
+     {"Header: a header must be \"Name: value\""},
+     NULL},
+    {GOOD "  Header \"X Key: v\"\n",
+     {"a header must be \"Name: value\""},
+     NULL},
+    {GOOD "  Header 42\n", {"Header needs one string"}, NULL},
+    /* UserAgent */
+    {GOOD "  UserAgent \"\"\n", {"UserAgent must not be empty"}, NULL},
+    {GOOD "  UserAgent \"a\rb\"\n",
+     {"UserAgent must not hold a line break or another control character"},
+     NULL},
+    /* TokenParam, TokenAuth */
+    {GOOD "  TokenParam \"scope\"\n",
+     {"TokenParam needs two strings: a name and a value"},
+     NULL},
+    {GOOD "  TokenParam \"client_secret\" \"" SECRET "\"\n",
+     {"TokenParam \"client_secret\": the token request sends grant_type, "
+      "client_id and client_secret itself"},
+     NULL},
+    {GOOD "  TokenParam \"Grant_Type\" \"password\"\n",
+     {"TokenParam \"Grant_Type\": the token request sends"},
+     NULL},
+    {GOOD "  TokenParam \"scope\" \"\"\n",
+     {"TokenParam \"scope\": the value must be 1 to 4096 bytes"},
+     NULL},
+    {GOOD "  TokenParam \"\" \"x\"\n",
+     {"TokenParam: the parameter's name must be 1 to 256 bytes"},
+     NULL},
+    {GOOD "  TokenAuth \"digest-s3cret\"\n",
+     {"TokenAuth must be \"post\" (the credentials in the form body, the "
+      "default) or \"basic\""},
+     "s3cret"},
+    {GOOD "  TokenAuth 1\n", {"TokenAuth must be"}, NULL},
+    /* Proxy: shown without its userinfo */
+    {GOOD "  Proxy \"ftp://proxy:21\"\n",
+     {"Proxy \"ftp://proxy:21\": the proxy's scheme must be http://"},
+     NULL},
+    {GOOD "  Proxy \"http://user:s3cret@proxy:99999\"\n",
+     {"Proxy \"proxy:99999\": the proxy's port must be a number from 1 to "
+      "65535"},
+     "s3cret"},
+    {GOOD "  Proxy \"u:s3cret@proxy:80/x?y\"\n",
+     {"Proxy \"proxy:80\": the proxy is [scheme://][user:password@]host"},
+     "s3cret"},
+    {GOOD "  Proxy \"http://:3128\"\n", {"the proxy has no host"}, NULL},
+    {GOOD "  Proxy \"http://pro xy:3128\"\n",
+     {"must not contain whitespace"},
+     NULL},
+    {GOOD "  Proxy 3128\n", {"Proxy needs one string"}, NULL},
+    /* TLS: CAPath, the key's password */
+    {GOOD "  CAPath \"\"\n", {"CAPath must not be empty"}, NULL},
+    {GOOD "  ClientKeyPassword \"" SECRET "\"\n",
+     {"ClientKeyPassword is the passphrase of ClientKey"},
+     NULL},
+    {GOOD "  ClientCert \"/c.pem\"\n  ClientKey \"/k.pem\"\n"
+          "  ClientKeyPassword \"" SECRET "\"\n"
+          "  ClientKeyPasswordFile \"@DIR@/secret\"\n",
+     {"ClientKeyPassword and ClientKeyPasswordFile both given"},
+     NULL},
+    {GOOD "  ClientCert \"/c.pem\"\n  ClientKey \"/k.pem\"\n"
+          "  ClientKeyPasswordFile \"@DIR@/empty\"\n",
+     {"ClientKeyPasswordFile \"", "/empty\": the first line is empty"},
+     NULL},
+    {GOOD "  ClientCert \"/c.pem\"\n  ClientKey \"/k.pem\"\n"
+          "  ClientKeyPasswordFile \"" SECRET "\"\n",
+     {"cannot open ClientKeyPasswordFile (a relative path, not shown)"},
+     NULL},
     /* secret files */
     {GOOD_URL GOOD_ID GOOD_METER "  ClientSecretFile \"@DIR@/empty\"\n",
      {"ClientSecretFile \"", "/empty\": the first line is empty"},
@@ -944,6 +1038,92 @@ START_TEST(test_one_mistake_one_error) {
   ck_assert_uint_eq(standin_log_count(), 1);
   ck_assert(!standin_log_contains("is required"));
   assert_no_secret_logged();
+}
+END_TEST
+
+/* The HTTP and OAuth options of issue 11: Proxy, Header, UserAgent,
+ * TokenParam, TokenAuth, CAPath, ClientKeyPassword(File). Header and
+ * TokenParam accumulate; the others, as ever, take the last one. */
+START_TEST(test_http_options) {
+  dw_config_t cfg = {0};
+  char *text = bad_text(GOOD "  ClientCert \"/etc/ssl/c.pem\"\n"
+                             "  ClientKey \"/etc/ssl/k.pem\"\n"
+                             "  ClientKeyPassword \"" SECRET "\"\n"
+                             "  CAPath \"/etc/ssl/certs\"\n"
+                             "  Proxy \"http://user:" SECRET "@proxy:3128\"\n"
+                             "  UserAgent \"my-agent/1.0 (ops@example)\"\n"
+                             "  Header \"X-Api-Key: " SECRET "\"\n"
+                             "  header \"X-Tenant:\tblue  \"\n"
+                             "  TokenParam \"scope\" \"read:meters\"\n"
+                             "  TokenParam \"audience\" \"" SECRET "\"\n"
+                             "  TokenParam \"scope\" \"write\"\n"
+                             "  TokenAuth \"Basic\"\n");
+  ck_assert_int_eq(parse_text(text, &cfg), 0);
+  free(text);
+  ck_assert_uint_eq(standin_log_count(), 0);
+  const dw_account_cfg_t *a = &cfg.accounts[0];
+  ck_assert_str_eq(a->client_key_password, SECRET);
+  ck_assert_str_eq(a->ca_path, "/etc/ssl/certs");
+  ck_assert_str_eq(a->proxy, "http://user:" SECRET "@proxy:3128");
+  ck_assert_str_eq(a->user_agent, "my-agent/1.0 (ops@example)");
+  ck_assert_uint_eq(a->headers.len, 2);
+  ck_assert_str_eq(a->headers.items[0], "X-Api-Key: " SECRET);
+  ck_assert_str_eq(a->headers.items[1], "X-Tenant:\tblue  ");
+  ck_assert_ptr_null(a->headers.items[2]);
+  ck_assert_uint_eq(a->token_params.len, 3);
+  ck_assert_str_eq(a->token_params.items[0].name, "scope");
+  ck_assert_str_eq(a->token_params.items[0].value, "read:meters");
+  ck_assert_str_eq(a->token_params.items[1].value, SECRET);
+  ck_assert_str_eq(a->token_params.items[2].value, "write");
+  ck_assert(a->token_auth_basic);
+  dw_config_free(&cfg);
+
+  /* Proxy "" turns the environment's proxy off; the password comes from a
+   * file; TokenAuth "post" is the default's spelling. */
+  standin_reset();
+  text = bad_text(GOOD "  Proxy \"\"\n  TokenAuth \"post\"\n"
+                       "  ClientCert \"/c.pem\"\n  ClientKey \"/k.pem\"\n"
+                       "  ClientKeyPasswordFile \"@DIR@/secret\"\n"
+                       "  Proxy \"socks5h://[::1]:1080\"\n"
+                       "  Proxy \"\"\n");
+  ck_assert_int_eq(parse_text(text, &cfg), 0);
+  free(text);
+  ck_assert_uint_eq(standin_log_count(), 0);
+  a = &cfg.accounts[0];
+  ck_assert_str_eq(a->proxy, "");
+  ck_assert(!a->token_auth_basic);
+  ck_assert_str_eq(a->client_key_password, FILE_SECRET);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/secret", tmp_dir);
+  ck_assert_str_eq(a->key_password_file, path);
+  dw_config_free(&cfg);
+}
+END_TEST
+
+/* At most 32 Header lines and 32 TokenParams per account. */
+START_TEST(test_list_limits) {
+  for (int kind = 0; kind < 2; kind++) {
+    text_t t = {0};
+    text_puts(&t, GOOD);
+    for (int i = 0; i < 33; i++) {
+      char line[64];
+      snprintf(line, sizeof(line),
+               kind == 0 ? "  Header \"X-N%d: v\"\n"
+                         : "  TokenParam \"p%d\" \"v\"\n",
+               i);
+      text_puts(&t, line);
+    }
+    char *text = bad_text(text_str(&t));
+    free(t.data);
+    dw_config_t cfg = {0};
+    standin_reset();
+    ck_assert_int_eq(parse_text(text, &cfg), -EINVAL);
+    free(text);
+    ck_assert_uint_eq(standin_log_count(), 1);
+    ck_assert(standin_log_contains_at(
+        LOG_ERR, kind == 0 ? "at most 32 Header options per account"
+                           : "at most 32 TokenParam options per account"));
+  }
 }
 END_TEST
 
@@ -1399,6 +1579,8 @@ static Suite *config_suite(void) {
   tcase_add_test(good, test_fleet_with_blocks);
   tcase_add_test(good, test_fleet_clash_across_accounts);
   tcase_add_test(good, test_quoted_booleans);
+  tcase_add_test(good, test_http_options);
+  tcase_add_test(good, test_list_limits);
   suite_add_tcase(s, good);
 
   TCase *bad = tcase_create("bad");
