@@ -132,7 +132,13 @@ static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
       .ca_cert = cfg->ca_cert,
       .client_cert = cfg->client_cert,
       .client_key = cfg->client_key,
-      .user_agent = "collectd-digiwatt/" PACKAGE_VERSION,
+      /* wt-options (issue 11): the HTTP options; UserAgent has its default
+       * from dw_config */
+      .ca_path = cfg->ca_path,
+      .key_password = cfg->client_key_password,
+      .user_agent = cfg->user_agent,
+      .proxy = cfg->proxy,
+      .headers = (const char *const *)cfg->headers.items,
   };
   return dw_http_create(&opts);
 }
@@ -154,9 +160,7 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
   dw_report_init(&a->report, a->cfg.name, a->cfg.failure_threshold,
                  a->cfg.self_metrics);
   a->http = account_http(&a->cfg);
-  a->auth =
-      dw_auth_create(a->cfg.token_url, a->cfg.client_id, a->cfg.client_secret,
-                     a->cfg.backoff_max_ms, dw_health_random(&a->pace.rng));
+  a->auth = dw_auth_create(&a->cfg, dw_health_random(&a->pace.rng));
   int status = a->http && a->auth ? 0 : -ENOMEM;
   if (status == 0)
     status = account_load_roster(a, file, file != NULL ? stamp : NULL);

@@ -204,32 +204,48 @@ int dw_url_build(char *out, size_t out_size, const char *base, const char *tmpl,
   return rc;
 }
 
-/* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Values
- * are encoded by the path escaper, so a space is sent as %20 (which every
- * form decoder accepts, like '+'). */
-char *dw_url_token_form(const char *client_id, const char *client_secret) {
-  static const char head[] = "grant_type=client_credentials&client_id=";
-  static const char mid[] = "&client_secret=";
+/* Appends "&" (unless at the start) "name=" and the encoded value; room
+ * is known to suffice (dw_url_token_form sized the buffer). */
+static int url_form_field(char *form, size_t size, size_t *pos,
+                          const char *name, const char *value) {
+  if (*pos > 0)
+    form[(*pos)++] = '&';
+  int rc = url_escape_at(form, size, pos, name);
+  if (rc == 0 && *pos + 1 < size)
+    form[(*pos)++] = '=';
+  return rc | url_escape_at(form, size, pos, value != NULL ? value : "");
+}
+
+/* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Names
+ * and values are encoded by the path escaper, so a space is sent as %20
+ * (which every form decoder accepts, like '+'). */
+char *dw_url_token_form(const char *client_id, const char *client_secret,
+                        const dw_url_param_t *params, size_t n_params) {
+  bool credentials = client_id != NULL || client_secret != NULL;
   const char *id = client_id != NULL ? client_id : "";
   const char *secret = client_secret != NULL ? client_secret : "";
-  size_t id_len = strlen(id);
-  size_t secret_len = strlen(secret);
-  if (id_len > SIZE_MAX / 8 || secret_len > SIZE_MAX / 8) {
-    errno = ENOMEM;
-    return NULL;
+  /* worst case every byte becomes %XX, so the escapes below cannot fail */
+  size_t size = sizeof("grant_type=client_credentials&client_id=&client_"
+                       "secret=") +
+                3 * (strlen(id) + strlen(secret));
+  for (size_t i = 0; i < n_params; i++) {
+    size_t add = 2 + 3 * (strlen(params[i].name) + strlen(params[i].value));
+    if (add > SIZE_MAX / 2 - size) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    size += add;
   }
-
-  /* Worst case every byte becomes %XX, so the escapes below cannot fail. */
-  size_t size = sizeof(head) + sizeof(mid) + 3 * id_len + 3 * secret_len;
   char *form = malloc(size);
   if (form == NULL)
     return NULL;
-  size_t pos = sizeof(head) - 1;
-  memcpy(form, head, pos);
-  int rc = url_escape_at(form, size, &pos, id);
-  memcpy(form + pos, mid, sizeof(mid));
-  pos += sizeof(mid) - 1;
-  rc |= url_escape_at(form, size, &pos, secret);
+  size_t pos = 0;
+  int rc = url_form_field(form, size, &pos, "grant_type", "client_credentials");
+  if (credentials)
+    rc |= url_form_field(form, size, &pos, "client_id", id) |
+          url_form_field(form, size, &pos, "client_secret", secret);
+  for (size_t i = 0; i < n_params; i++)
+    rc |= url_form_field(form, size, &pos, params[i].name, params[i].value);
   if (rc != 0) { /* unreachable by the size above; fail closed anyway */
     explicit_bzero(form, size);
     free(form);
@@ -237,6 +253,62 @@ char *dw_url_token_form(const char *client_id, const char *client_secret) {
     return NULL;
   }
   return form;
+}
+
+/* RFC 4648 base64 of in[0..len) into out (room for 4 * ceil(len / 3) + 1
+ * bytes), NUL-terminated. */
+static void url_base64(const unsigned char *in, size_t len, char *out) {
+  static const char b64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned v = (unsigned)in[i] << 16;
+    if (i + 1 < len)
+      v |= (unsigned)in[i + 1] << 8;
+    if (i + 2 < len)
+      v |= in[i + 2];
+    out[o++] = b64[(v >> 18) & 63];
+    out[o++] = b64[(v >> 12) & 63];
+    out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < len ? b64[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+/* RFC 6749 2.3.1: the ID and the secret, each form-encoded, joined by ':'
+ * and sent as the user and password of HTTP Basic (RFC 7617). */
+char *dw_url_basic_auth(const char *client_id, const char *client_secret) {
+  static const char head[] = "Authorization: Basic ";
+  const char *id = client_id != NULL ? client_id : "";
+  const char *secret = client_secret != NULL ? client_secret : "";
+  size_t raw_size = 3 * (strlen(id) + strlen(secret)) + 2;
+  if (raw_size > SIZE_MAX / 2) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  char *raw = malloc(raw_size);
+  size_t size = sizeof(head) + 4 * (raw_size / 3 + 1);
+  char *line = raw != NULL ? malloc(size) : NULL;
+  if (line == NULL) {
+    free(raw);
+    return NULL;
+  }
+  size_t pos = 0;
+  int rc = url_escape_at(raw, raw_size, &pos, id);
+  raw[pos++] = ':';
+  rc |= url_escape_at(raw, raw_size, &pos, secret);
+  memcpy(line, head, sizeof(head) - 1);
+  if (rc == 0)
+    url_base64((const unsigned char *)raw, pos, line + sizeof(head) - 1);
+  explicit_bzero(raw, raw_size);
+  free(raw);
+  if (rc != 0) { /* unreachable by the sizes above; fail closed anyway */
+    explicit_bzero(line, size);
+    free(line);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return line;
 }
 
 /* After "127.": three decimal octets without leading zeros (which some

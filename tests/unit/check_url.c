@@ -262,16 +262,79 @@ static const form_case_t form_cases[] = {
            "p%40ss%20w%26rd%3D%2B%25"},
     {"a.b", "caf\xc3\xa9~", GRANT "a%2Eb&client_secret=caf%C3%A9~"},
     {"", "", GRANT "&client_secret="},
-    {NULL, NULL, GRANT "&client_secret="},
+    {NULL, NULL, "grant_type=client_credentials"}, /* TokenAuth "basic" */
+    {"id", NULL, GRANT "id&client_secret="},
     {"x&client_secret=y", "z", GRANT "x%26client_secret%3Dy&client_secret=z"},
 };
 
 START_TEST(test_form_table) {
   const form_case_t *c = &form_cases[_i];
-  char *form = dw_url_token_form(c->id, c->secret);
+  char *form = dw_url_token_form(c->id, c->secret, NULL, 0);
   ck_assert_ptr_nonnull(form);
   ck_assert_str_eq(form, c->want);
   free(form);
+}
+END_TEST
+
+/* TokenParam pairs follow the credentials, names and values encoded. */
+START_TEST(test_form_params) {
+  static const dw_url_param_t params[] = {
+      {"scope", "read:meters write"},
+      {"audience", "https://api.example/"},
+      {"x&y=z", "a+b%c"},
+      {"empty", ""},
+  };
+  char *form = dw_url_token_form("id", "s3cret", params, 4);
+  ck_assert_ptr_nonnull(form);
+  ck_assert_str_eq(form, GRANT "id&client_secret=s3cret"
+                               "&scope=read%3Ameters%20write"
+                               "&audience=https%3A%2F%2Fapi%2Eexample%2F"
+                               "&x%26y%3Dz=a%2Bb%25c&empty=");
+  free(form);
+  form = dw_url_token_form(NULL, NULL, params, 1);
+  ck_assert_str_eq(form, "grant_type=client_credentials"
+                         "&scope=read%3Ameters%20write");
+  free(form);
+}
+END_TEST
+
+/* --- dw_url_basic_auth ---------------------------------------------------- */
+
+static const struct {
+  const char *id, *secret, *want;
+} basic_cases[] = {
+    /* base64("client:s3cret") */
+    {"client", "s3cret", "Authorization: Basic Y2xpZW50OnMzY3JldA=="},
+    /* RFC 6749 2.3.1: each form-encoded first, so a ':' in the ID cannot
+     * move the split: base64("a%3Ab:p%40ss%20w") */
+    {"a:b", "p@ss w", "Authorization: Basic YSUzQWI6cCU0MHNzJTIwdw=="},
+    /* base64(":") */
+    {"", "", "Authorization: Basic Og=="},
+    {NULL, NULL, "Authorization: Basic Og=="},
+    /* base64("ab:c"), base64("abc:de"): the two paddings */
+    {"ab", "c", "Authorization: Basic YWI6Yw=="},
+    {"abc", "de", "Authorization: Basic YWJjOmRl"},
+};
+
+START_TEST(test_basic_table) {
+  char *line = dw_url_basic_auth(basic_cases[_i].id, basic_cases[_i].secret);
+  ck_assert_ptr_nonnull(line);
+  ck_assert_str_eq(line, basic_cases[_i].want);
+  free(line);
+}
+END_TEST
+
+/* A long secret: the line holds exactly the encoding, nothing more. */
+START_TEST(test_basic_long) {
+  char secret[4097];
+  memset(secret, '%', sizeof(secret) - 1); /* each becomes %25 */
+  secret[sizeof(secret) - 1] = '\0';
+  char *line = dw_url_basic_auth("id", secret);
+  ck_assert_ptr_nonnull(line);
+  size_t raw = 3 + 3 * 4096; /* "id:" and the encoded secret */
+  ck_assert_uint_eq(strlen(line),
+                    strlen("Authorization: Basic ") + 4 * ((raw + 2) / 3));
+  free(line);
 }
 END_TEST
 
@@ -313,7 +376,7 @@ START_TEST(test_form_round_trip) {
     id[rand() % 64] = '\0';
     secret[rand() % 64] = '\0';
     id[63] = secret[63] = '\0';
-    char *form = dw_url_token_form(id, secret);
+    char *form = dw_url_token_form(id, secret, NULL, 0);
     ck_assert_ptr_nonnull(form);
     ck_assert(strncmp(form, GRANT, strlen(GRANT)) == 0);
     const char *p = form_decode(form + strlen(GRANT), got_id);
@@ -498,6 +561,9 @@ static Suite *url_suite(void) {
   tc = tcase_create("form");
   tcase_add_loop_test(tc, test_form_table, 0, N(form_cases));
   tcase_add_test(tc, test_form_round_trip);
+  tcase_add_test(tc, test_form_params);
+  tcase_add_loop_test(tc, test_basic_table, 0, N(basic_cases));
+  tcase_add_test(tc, test_basic_long);
   suite_add_tcase(s, tc);
   tc = tcase_create("scheme");
   tcase_add_loop_test(tc, test_scheme_table, 0, N(scheme_cases));
