@@ -203,6 +203,19 @@ static void account_slot_failed(dw_account_t *a, dw_slot_t *s,
   dw_report_slot_failed(&a->report, &a->meters.roster, s, class, why);
 }
 
+/* wt-options (issue 11): a 404 or 410 cannot be helped by asking again
+ * soon: the slot waits BackoffMax (dw_health) and the report says it once
+ * per meter and cycle. */
+static void account_slot_gone(dw_account_t *a, dw_slot_t *s, const char *why,
+                              int64_t now_ms) {
+  if (s->failures < UINT16_MAX)
+    s->failures++;
+  s->next_due_ms =
+      now_ms + dw_health_retry_ms(true, s->failures, a->pace.base_ms,
+                                  a->cfg.backoff_max_ms, &a->pace.rng);
+  dw_report_slot_gone(&a->report, &a->meters.roster, s, why);
+}
+
 /* The slot's next due time: its refresh interval from now, shortened by
  * up to a tenth by a per-slot hash, so that a fleet fetched in one cycle
  * spreads its next fetches instead of bursting again together. */
@@ -287,6 +300,8 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
   } else if (r->outcome == DW_FETCH_REFUSED && !w->final) {
     w->refused[i] = true;
     w->refused_count++;
+  } else if (r->permanent) { /* wt-options: a 404 or 410 */
+    account_slot_gone(a, s, r->why, now_ms);
   } else { /* a failure; a second 401 is one too */
     account_slot_failed(a, s, r->class, r->why, now_ms);
     if (dw_health_is_throttle(r->req))

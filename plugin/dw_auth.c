@@ -108,6 +108,19 @@ static int auth_on_body(void *ud, const char *buf, size_t len) {
   return 0;
 }
 
+/* A failed token request in words. The body is not quoted (an issuer may
+ * echo what it was sent), only its OAuth error code, a closed set. */
+static void auth_describe(const dw_http_req_t *req, dw_auth_verdict_t *v) {
+  char status[sizeof(v->why) - 40];
+  dw_health_describe(req, status, sizeof(status));
+  v->oauth_error = req->error == DW_HTTP_OK ? dw_health_oauth_error(req) : NULL;
+  if (v->oauth_error != NULL)
+    snprintf(v->why, sizeof(v->why), "%s, OAuth error %s", status,
+             v->oauth_error);
+  else
+    snprintf(v->why, sizeof(v->why), "%s", status);
+}
+
 /* Runs the token request; 0 with a new token, else a reason in v->why. */
 static int auth_request(dw_auth_t *a, dw_http_t *http,
                         dw_http_deadline_t deadline, int64_t now_ms,
@@ -133,7 +146,7 @@ static int auth_request(dw_auth_t *a, dw_http_t *http,
     status = -EIO;
   } else if (req->error != DW_HTTP_OK || req->status < 200 ||
              req->status > 299) {
-    dw_health_describe(req, v->why, sizeof(v->why));
+    auth_describe(req, v);
     status = -EIO;
   } else {
     char err[128] = "";

@@ -33,7 +33,9 @@ typedef struct dw_auth_verdict {
   long status;          /* HTTP status of the answer, 0 when none came */
   long retry_after_s;   /* THROTTLED: the server's Retry-After, or -1 */
   int64_t wait_ms;      /* REFUSED, FAILED: the backoff before the next try */
-  char why[256];        /* the reason, for a log line (not for OK) */
+  const char *oauth_error; /* the answer's RFC 6749 error code (static), or
+                              NULL */
+  char why[256];           /* the reason, for a log line (not for OK) */
 } dw_auth_verdict_t;
 
 /* An account's auth with the client_credentials grant, from cfg:

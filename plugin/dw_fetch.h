@@ -14,6 +14,7 @@
 #include "dw_http.h"
 #include "dw_resource.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct dw_fetch_item {
@@ -32,6 +33,8 @@ typedef struct dw_fetch_result {
   dw_cache_t *cache;        /* OK: sealed samples; the callee may move them
                                out (and leave *cache empty) */
   dw_err_class_t class;     /* REFUSED, FAILED */
+  bool permanent;           /* FAILED: asking again soon cannot help (a
+                               404 or 410, dw_health_is_permanent) */
   const char *why;          /* REFUSED, FAILED: for a log line */
   const dw_http_req_t *req; /* the transport's record: status, time, ... */
 } dw_fetch_result_t;

@@ -67,4 +67,6 @@ bool dw_url_is_https(const char *url);
  * shown: out becomes "(not a URL)". Returns out. */
 const char *dw_url_redact(char *out, size_t size, const char *url);
 
+#define DW_URL_SHOWN_SIZE 256 /* a buffer for dw_url_redact in log lines */
+
 #endif
