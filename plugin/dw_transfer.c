@@ -186,6 +186,13 @@ static const char *http_reason(const dw_transfer_t *s, CURLcode rc) {
   if (rc == CURLE_SSL_CONNECT_ERROR && http_is_not_tls(s->errbuf))
     return "the server does not speak TLS there: that port serves plain "
            "HTTP (use http://, or the server's TLS port)";
+  /* Some plain-HTTP servers hang up on a ClientHello instead of answering
+   * it; a firewall may too, so this one is said with a doubt. */
+  if (rc == CURLE_SSL_CONNECT_ERROR &&
+      (strstr(s->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
+       strstr(s->errbuf, "unexpected eof") != NULL))
+    return "the server closed the connection during the TLS handshake: if "
+           "that port serves plain HTTP, use http://";
   return http_curl_message(s, rc);
 }
 

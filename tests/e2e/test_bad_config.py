@@ -44,6 +44,23 @@ CASES = [  # name, account options, smartmeter ID, smartmeter options, words
     ("bad instance", "", "125fd56", 'Instance "a/b"', "Instance"),
     ("bad path", 'Path "savings" "/smartmeters/x/savings"', "125fd56", "",
      "Path"),
+    # issue 12 item 5: shorter than "https://" (read past it once)
+    ("BaseURL without a scheme", 'BaseURL "bogus"', "125fd56", "",
+     "BaseURL is not a URL"),
+    # issue 12 item 7: a secret in the wrong option is not quoted back (the
+    # check fails whenever s3cr3t-value is printed)
+    ("secret as BaseURL", 'BaseURL "s3cr3t-value"', "125fd56", "",
+     "BaseURL is not a URL"),
+    ("secret as a header", 'Header "Authorization: s3cr3t-value"', "125fd56",
+     "", "Authorization is the plugin's"),
+    ("secret in a boolean", 'VerifyPeer "s3cr3t-value"', "125fd56", "",
+     "VerifyPeer needs one boolean"),
+    ("token parameter of the plugin's",
+     'TokenParam "client_secret" "s3cr3t-value"', "125fd56", "",
+     "TokenParam \"client_secret\""),
+    ("proxy scheme", 'Proxy "ftp://u:s3cr3t-value@proxy:21"', "125fd56", "",
+     'Proxy "ftp://proxy:21": the proxy\'s scheme'),
+    ("TokenAuth", 'TokenAuth "digest"', "125fd56", "", "TokenAuth must be"),
 ]
 
 
@@ -90,6 +107,9 @@ def main():
          "did you mean ClientSecretFile?", 'ClientSecret "', ["is required"]),
         ("empty ClientID", 'ClientID ""', "125fd56", "",
          "ClientID must not be empty", 'ClientID "id"', ["is required"]),
+        ("secret where its file belongs", 'ClientSecretFile "s3cr3t-value"',
+         "125fd56", "", "cannot open ClientSecretFile (a relative path, not "
+         "shown)", 'ClientSecret "'),
     ]
     with lib.Workdir() as simdir:
         sim = lib.Simulator(simdir, client_id="id",

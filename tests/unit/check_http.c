@@ -922,6 +922,54 @@ START_TEST(test_wrong_scheme_for_the_port) {
 }
 END_TEST
 
+/* Accepts one connection on fd and hangs up on it: a FIN first, then
+ * whatever the client still sends is read, so no RST follows. */
+static void *hang_up_once(void *arg) {
+  int fd = *(int *)arg;
+  int c = accept(fd, NULL, NULL);
+  if (c >= 0) {
+    char buf[4096];
+    shutdown(c, SHUT_WR);
+    while (read(c, buf, sizeof buf) > 0)
+      ;
+    close(c);
+  }
+  return NULL;
+}
+
+/* A server that hangs up on the ClientHello (as some plain-HTTP servers
+ * do): said with a doubt, still in our words. */
+START_TEST(test_hang_up_in_the_handshake) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(listen(fd, 1), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  pthread_t thread;
+  ck_assert_int_eq(pthread_create(&thread, NULL, hang_up_once, &fd), 0);
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, "https://127.0.0.1:%u/json",
+           (unsigned)ntohs(sa.sin_port));
+  run_probes(h, p, 1, 10000);
+  pthread_join(thread, NULL);
+  close(fd);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TLS);
+  ck_assert_msg(strstr(p->req.errmsg, "closed the connection during the TLS "
+                                      "handshake: if that port serves plain "
+                                      "HTTP, use http://") != NULL,
+                "%s", p->req.errmsg);
+  ck_assert_ptr_null(strstr(p->req.errmsg, "SSL_ERROR"));
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
 /* ---- API edges ----------------------------------------------------- */
 
 START_TEST(test_error_names) {
@@ -991,6 +1039,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_proxy_refused_is_named);
   tcase_add_test(tc, test_proxy_from_environment);
   tcase_add_test(tc, test_wrong_scheme_for_the_port);
+  tcase_add_test(tc, test_hang_up_in_the_handshake);
   tcase_add_test(tc, test_error_names);
   tcase_add_test(tc, test_create_edges);
   suite_add_tcase(s, tc);
