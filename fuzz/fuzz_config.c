@@ -17,7 +17,9 @@
  * - LeakSanitizer sees nothing left once the configuration is freed. */
 #include "conf_text.h"
 #include "dw_config.h"
+#include "dw_header.h"
 #include "dw_name.h"
+#include "dw_proxy.h"
 #include "dw_resource.h"
 #include "dw_url.h"
 #include "fuzz_util.h"
@@ -146,6 +148,25 @@ static void check_meter(const dw_meter_cfg_t *m) {
   FUZZ_ASSERT(m->periods != 0 && (m->periods & ~DW_PERIOD_ALL) == 0);
 }
 
+/* What goes into a request as it is must be one clean line each. */
+static void check_http_options(const dw_account_cfg_t *a) {
+  FUZZ_ASSERT(a->user_agent != NULL && a->user_agent[0] != '\0');
+  for (const char *p = a->user_agent; *p != '\0'; p++)
+    FUZZ_ASSERT((unsigned char)*p >= 0x20 && *p != 0x7f);
+  FUZZ_ASSERT(a->headers.len <= 32 && a->token_params.len <= 32);
+  FUZZ_ASSERT(a->headers.len == 0 || a->headers.items[a->headers.len] == NULL);
+  for (size_t i = 0; i < a->headers.len; i++) {
+    FUZZ_ASSERT(dw_header_check(a->headers.items[i]) == NULL);
+    FUZZ_ASSERT(strpbrk(a->headers.items[i], "\r\n") == NULL);
+  }
+  for (size_t i = 0; i < a->token_params.len; i++) {
+    FUZZ_ASSERT(dw_header_check_param(a->token_params.items[i].name) == NULL);
+    FUZZ_ASSERT(a->token_params.items[i].value[0] != '\0');
+  }
+  FUZZ_ASSERT(a->proxy == NULL || dw_proxy_check(a->proxy) == NULL);
+  FUZZ_ASSERT(a->client_key_password == NULL || a->client_key != NULL);
+}
+
 static void check_account(const dw_account_cfg_t *a) {
   FUZZ_ASSERT(dw_name_is_safe(a->name, strlen(a->name)));
   FUZZ_ASSERT(url_is_http(a->base_url) && url_is_http(a->token_url));
@@ -169,6 +190,7 @@ static void check_account(const dw_account_cfg_t *a) {
   }
   for (size_t i = 0; i < a->meters_len; i++)
     check_meter(&a->meters[i]);
+  check_http_options(a);
 }
 
 /* Hands every <Plugin digiwatt> block over, as collectd does; 0 when all
