@@ -970,6 +970,33 @@ START_TEST(test_hang_up_in_the_handshake) {
 }
 END_TEST
 
+/* The transport keeps its own copies of the header lines and the proxy:
+ * the configuration that made them may go. */
+START_TEST(test_new_settings_are_copied) {
+  char key[] = "X-Api-Key: k3y-value";
+  char tenant[] = "X-Tenant: blue";
+  const char *headers[] = {key, tenant, NULL};
+  char proxy[] = "";
+  dw_http_opts_t o = opts_default();
+  o.headers = headers;
+  o.proxy = proxy;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  memset(key, 'Z', sizeof key - 1);
+  memset(tenant, 'Z', sizeof tenant - 1);
+  headers[0] = NULL;
+  setenv("http_proxy", "http://127.0.0.1:9", 1); /* Proxy "" ignores it */
+  probe_t *p = probes_new(1, "/echo");
+  run_probes(h, p, 1, 10000);
+  unsetenv("http_proxy");
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_str_eq(srv.api_key, "k3y-value");
+  ck_assert_str_eq(srv.tenant, "blue");
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
 /* ---- API edges ----------------------------------------------------- */
 
 START_TEST(test_error_names) {
@@ -1040,6 +1067,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_proxy_from_environment);
   tcase_add_test(tc, test_wrong_scheme_for_the_port);
   tcase_add_test(tc, test_hang_up_in_the_handshake);
+  tcase_add_test(tc, test_new_settings_are_copied);
   tcase_add_test(tc, test_error_names);
   tcase_add_test(tc, test_create_edges);
   suite_add_tcase(s, tc);
