@@ -15,8 +15,9 @@
 /* Reads the first line (without "\r\n") of path, the value of option,
  * into a fresh *secret that the caller wipes and frees. 0, -EINVAL after
  * logging at where, or -ENOMEM. */
-__attribute__((warn_unused_result)) int
-dw_secret_read_file(const char *where, const char *option, const char *path,
-                    char **secret);
+__attribute__((warn_unused_result)) int dw_secret_read_file(const char *where,
+                                                            const char *option,
+                                                            const char *path,
+                                                            char **secret);
 
 #endif
