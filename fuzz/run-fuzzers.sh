@@ -6,6 +6,7 @@
 #   1. replays every file of SRCDIR/fuzz/regressions/HARNESS/ once;
 #   2. fuzzes for FUZZ_SECONDS (default 10) from a corpus in the build tree,
 #      seeded at run time (decode-<slug>: tests/fixtures/<slug>/*.json;
+#      config: fuzz/seeds/config/* and conf.d/digiwatt.conf;
 #      others: fuzz/seeds/HARNESS/*);
 #   3. on a crash, leak, timeout or broken invariant, copies the input that
 #      caused it into SRCDIR/fuzz/regressions/HARNESS/ (commit it with the
@@ -47,6 +48,10 @@ for h in "$@"; do
               dict=$srcdir/fuzz/json.dict ;;
     token)    seeds=$srcdir/fuzz/seeds/token; pattern='*'
               dict=$srcdir/fuzz/json.dict ;;
+    config)   seeds=$srcdir/fuzz/seeds/config; pattern='*'
+              dict=$srcdir/fuzz/config.dict
+              # the packaged example, as it is now
+              cp "$srcdir/conf.d/digiwatt.conf" "$corpus"/ ;;
     *)        seeds=$srcdir/fuzz/seeds/$h; pattern='*'
               dict=$srcdir/fuzz/$h.dict ;;
   esac

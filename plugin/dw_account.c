@@ -150,7 +150,13 @@ static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
       .ca_cert = cfg->ca_cert,
       .client_cert = cfg->client_cert,
       .client_key = cfg->client_key,
-      .user_agent = "collectd-digiwatt/" PACKAGE_VERSION,
+      /* wt-options (issue 11): the HTTP options; UserAgent has its default
+       * from dw_config */
+      .ca_path = cfg->ca_path,
+      .key_password = cfg->client_key_password,
+      .user_agent = cfg->user_agent,
+      .proxy = cfg->proxy,
+      .headers = (const char *const *)cfg->headers.items,
   };
   return dw_http_create(&opts);
 }
@@ -176,9 +182,7 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
                         .monthly_history = a->cfg.monthly_history,
                         .refresh_ms = a->cfg.refresh_ms};
   a->http = account_http(&a->cfg);
-  a->auth =
-      dw_auth_create(a->cfg.token_url, a->cfg.client_id, a->cfg.client_secret,
-                     a->cfg.backoff_max_ms, dw_health_random(&a->pace.rng));
+  a->auth = dw_auth_create(&a->cfg, dw_health_random(&a->pace.rng));
   int status = a->http && a->auth ? 0 : -ENOMEM;
   if (status == 0)
     status = account_load_roster(a, file, file != NULL ? stamp : NULL);
@@ -219,6 +223,19 @@ static void account_slot_failed(dw_account_t *a, dw_slot_t *s,
       now_ms + dw_health_backoff_ms(s->failures, a->pace.base_ms,
                                     a->cfg.backoff_max_ms, &a->pace.rng);
   dw_report_slot_failed(&a->report, &a->meters.roster, s, class, why);
+}
+
+/* wt-options (issue 11): a 404 or 410 cannot be helped by asking again
+ * soon: the slot waits BackoffMax (dw_health) and the report says it once
+ * per meter and cycle. */
+static void account_slot_gone(dw_account_t *a, dw_slot_t *s, const char *why,
+                              int64_t now_ms) {
+  if (s->failures < UINT16_MAX)
+    s->failures++;
+  s->next_due_ms =
+      now_ms + dw_health_retry_ms(true, s->failures, a->pace.base_ms,
+                                  a->cfg.backoff_max_ms, &a->pace.rng);
+  dw_report_slot_gone(&a->report, &a->meters.roster, s, why);
 }
 
 /* The slot's next due time: its refresh interval from now, shortened by
@@ -323,6 +340,8 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
   } else if (r->outcome == DW_FETCH_REFUSED && !w->final) {
     w->refused[i] = true;
     w->refused_count++;
+  } else if (r->permanent) { /* wt-options: a 404 or 410 */
+    account_slot_gone(a, s, r->why, now_ms);
   } else { /* a failure; a second 401 is one too */
     account_slot_failed(a, s, r->class, r->why, now_ms);
     if (dw_health_is_throttle(r->req))

@@ -10,7 +10,8 @@
 
 struct dw_auth {
   char *token_url;
-  char *form; /* the token request's body: holds the secret, wiped */
+  char *form;  /* the token request's body: holds the secret, wiped */
+  char *basic; /* TokenAuth "basic": the Authorization line, wiped */
   dw_token_t *token;
   long backoff_max_ms;
   uint64_t rng;
@@ -25,31 +26,54 @@ typedef struct auth_body {
   bool too_large;
 } auth_body_t;
 
-dw_auth_t *dw_auth_create(const char *token_url, const char *client_id,
-                          const char *client_secret, long backoff_max_ms,
-                          uint64_t seed) {
+/* The token request's body: the credentials unless they go in the Basic
+ * header, then the TokenParam pairs. */
+static char *auth_form(const dw_account_cfg_t *cfg) {
+  size_t n = cfg->token_params.len;
+  dw_url_param_t *params = calloc(n ? n : 1, sizeof(*params));
+  if (params == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    params[i] = (dw_url_param_t){cfg->token_params.items[i].name,
+                                 cfg->token_params.items[i].value};
+  char *form =
+      cfg->token_auth_basic
+          ? dw_url_token_form(NULL, NULL, params, n)
+          : dw_url_token_form(cfg->client_id, cfg->client_secret, params, n);
+  free(params);
+  return form;
+}
+
+dw_auth_t *dw_auth_create(const dw_account_cfg_t *cfg, uint64_t seed) {
   dw_auth_t *a = calloc(1, sizeof(*a));
   if (a == NULL)
     return NULL;
-  a->token_url = strdup(token_url);
-  a->form = dw_url_token_form(client_id, client_secret);
+  a->token_url = strdup(cfg->token_url);
+  a->form = auth_form(cfg);
   a->token = dw_token_create();
-  a->backoff_max_ms = backoff_max_ms;
+  a->backoff_max_ms = cfg->backoff_max_ms;
   a->rng = seed ? seed : 1;
-  if (a->token_url == NULL || a->form == NULL || a->token == NULL) {
+  if (cfg->token_auth_basic)
+    a->basic = dw_url_basic_auth(cfg->client_id, cfg->client_secret);
+  if (a->token_url == NULL || a->form == NULL || a->token == NULL ||
+      (cfg->token_auth_basic && a->basic == NULL)) {
     dw_auth_destroy(a);
     return NULL;
   }
   return a;
 }
 
+static void auth_wipe_free(char *s) {
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+  free(s);
+}
+
 void dw_auth_destroy(dw_auth_t *a) {
   if (a == NULL)
     return;
-  if (a->form != NULL) {
-    explicit_bzero(a->form, strlen(a->form));
-    free(a->form);
-  }
+  auth_wipe_free(a->form);
+  auth_wipe_free(a->basic);
   dw_token_destroy(a->token);
   free(a->token_url);
   free(a);
@@ -84,6 +108,19 @@ static int auth_on_body(void *ud, const char *buf, size_t len) {
   return 0;
 }
 
+/* A failed token request in words. The body is not quoted (an issuer may
+ * echo what it was sent), only its OAuth error code, a closed set. */
+static void auth_describe(const dw_http_req_t *req, dw_auth_verdict_t *v) {
+  char status[sizeof(v->why) - 40];
+  dw_health_describe(req, status, sizeof(status));
+  v->oauth_error = req->error == DW_HTTP_OK ? dw_health_oauth_error(req) : NULL;
+  if (v->oauth_error != NULL)
+    snprintf(v->why, sizeof(v->why), "%s, OAuth error %s", status,
+             v->oauth_error);
+  else
+    snprintf(v->why, sizeof(v->why), "%s", status);
+}
+
 /* Runs the token request; 0 with a new token, else a reason in v->why. */
 static int auth_request(dw_auth_t *a, dw_http_t *http,
                         dw_http_deadline_t deadline, int64_t now_ms,
@@ -94,6 +131,7 @@ static int auth_request(dw_auth_t *a, dw_http_t *http,
     return -ENOMEM;
   }
   *req = (dw_http_req_t){.url = a->token_url,
+                         .auth_header = a->basic,
                          .form_body = a->form,
                          .on_body = auth_on_body,
                          .ud = body};
@@ -108,7 +146,7 @@ static int auth_request(dw_auth_t *a, dw_http_t *http,
     status = -EIO;
   } else if (req->error != DW_HTTP_OK || req->status < 200 ||
              req->status > 299) {
-    dw_health_describe(req, v->why, sizeof(v->why));
+    auth_describe(req, v);
     status = -EIO;
   } else {
     char err[128] = "";

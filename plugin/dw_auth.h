@@ -1,16 +1,17 @@
 /* dw_auth.h - one account's OAuth2 token: when to ask, asking, the answer.
  * Owns: the token, the token request's form body (it holds the secret),
  * and the backoff after failed token requests.
- * May call: dw_http, dw_token, dw_url, dw_health.
+ * May call: dw_http, dw_token, dw_url, dw_health, dw_config (types).
  *
  * A renewal returns a verdict (ok, throttled, refused, failed) with the
  * reason and when to try again; the account decides what a verdict does
  * to the cycle, dw_report says it in the log and the notifications.
- * Time is an argument: now_ms on the account's clock. Neither the secret
- * nor a token ever reaches a verdict's text. */
+ * Time is an argument: now_ms on the account's clock. Neither the secret,
+ * a TokenParam value nor a token ever reaches a verdict's text. */
 #ifndef DW_AUTH_H
 #define DW_AUTH_H
 
+#include "dw_config.h"
 #include "dw_health.h"
 #include "dw_http.h"
 
@@ -34,15 +35,17 @@ typedef struct dw_auth_verdict {
   long status;          /* HTTP status of the answer, 0 when none came */
   long retry_after_s;   /* THROTTLED: the server's Retry-After, or -1 */
   int64_t wait_ms;      /* REFUSED, FAILED: the backoff before the next try */
-  char why[256];        /* the reason, for a log line (not for OK) */
+  const char *oauth_error; /* the answer's RFC 6749 error code (static), or
+                              NULL */
+  char why[256];           /* the reason, for a log line (not for OK) */
 } dw_auth_verdict_t;
 
-/* An account's auth for token_url with the client_credentials grant;
- * copies what it needs. seed is any non-zero number for the backoff's
- * jitter. NULL on ENOMEM. */
-dw_auth_t *dw_auth_create(const char *token_url, const char *client_id,
-                          const char *client_secret, long backoff_max_ms,
-                          uint64_t seed);
+/* An account's auth with the client_credentials grant, from cfg:
+ * TokenURL, ClientID and the secret, sent in the form body (TokenAuth
+ * "post") or an Authorization: Basic header ("basic"), the TokenParam
+ * pairs, BackoffMax. Copies what it needs. seed is any non-zero number for
+ * the backoff's jitter. NULL on ENOMEM. */
+dw_auth_t *dw_auth_create(const dw_account_cfg_t *cfg, uint64_t seed);
 
 /* Wipes the secret and the token, frees; accepts NULL. */
 void dw_auth_destroy(dw_auth_t *a);

@@ -29,6 +29,9 @@
 #define CFG_ACCOUNT_WHERE_SIZE (DW_SHOWN_SIZE + 16) /* <Account "name"> */
 #define CFG_WHERE_SIZE (2 * DW_SHOWN_SIZE + 64)     /* ... <Smartmeter "ID"> */
 #define CFG_DEFAULT_TOKEN_PATH "/auth/token"
+#define CFG_USER_AGENT_MAX 512 /* UserAgent */
+#define CFG_LIST_MAX 32        /* Header lines, TokenParam pairs */
+#define CFG_DEFAULT_USER_AGENT "collectd-digiwatt/" PACKAGE_VERSION
 
 _Static_assert(CFG_TEXT_MAX == DW_SECRET_MAX,
                "a ClientSecretFile holds what ClientSecret may");
@@ -50,8 +53,18 @@ static const dw_option_t account_options[] = {
     {"VerifyPeer", DW_OPT_BOOL, ACCOUNT(verify_peer), 0, 0},
     {"VerifyHost", DW_OPT_BOOL, ACCOUNT(verify_host), 0, 0},
     {"CACert", DW_OPT_STRING, ACCOUNT(ca_cert), 1, PATH_MAX},
+    {"CAPath", DW_OPT_STRING, ACCOUNT(ca_path), 1, PATH_MAX},
     {"ClientCert", DW_OPT_STRING, ACCOUNT(client_cert), 1, PATH_MAX},
     {"ClientKey", DW_OPT_STRING, ACCOUNT(client_key), 1, PATH_MAX},
+    {"ClientKeyPassword", DW_OPT_SECRET, ACCOUNT(client_key_password), 1,
+     CFG_TEXT_MAX},
+    {"ClientKeyPasswordFile", DW_OPT_STRING, ACCOUNT(key_password_file), 1,
+     PATH_MAX},
+    {"Proxy", DW_OPT_PROXY, ACCOUNT(proxy), 0, CFG_URL_MAX},
+    {"UserAgent", DW_OPT_LINE, ACCOUNT(user_agent), 1, CFG_USER_AGENT_MAX},
+    {"Header", DW_OPT_HEADER, ACCOUNT(headers), 0, CFG_LIST_MAX},
+    {"TokenAuth", DW_OPT_TOKEN_AUTH, ACCOUNT(token_auth_basic), 0, 0},
+    {"TokenParam", DW_OPT_PARAM, ACCOUNT(token_params), 0, CFG_LIST_MAX},
     {"AllowInsecureHTTP", DW_OPT_BOOL, ACCOUNT(allow_insecure_http), 0, 0},
     {"MonthlyHistory", DW_OPT_BOOL, ACCOUNT(monthly_history), 0, 0},
     {"RepeatCached", DW_OPT_BOOL, ACCOUNT(repeat_cached), 0, 0},
@@ -75,12 +88,27 @@ static const dw_option_t meter_options[] = {
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The top level holds only <Account> blocks; the table is for typos. */
+static const dw_option_t plugin_options[] = {
+    {"Account", DW_OPT_BLOCK, 0, 0, 0},
+};
+
 /* Everything one <Account> block needs while it is being read. */
 typedef struct account_ctx {
   dw_account_cfg_t *a;
   char where[CFG_ACCOUNT_WHERE_SIZE];
   size_t meter_blocks; /* <Smartmeter> blocks seen, good or bad */
+  /* Rows given (even with a bad value) or that an unknown option was a
+   * typo of: a missing-option error about them would repeat one mistake. */
+  bool mentioned[LEN(account_options)];
 } account_ctx_t;
+
+/* True when the option named key was given or misspelt in the block. */
+static bool account_mentioned(const account_ctx_t *ctx, const char *key) {
+  const dw_option_t *o =
+      dw_option_find(account_options, LEN(account_options), key);
+  return o != NULL && ctx->mentioned[o - account_options];
+}
 
 /* --- <Smartmeter> --------------------------------------------------------- */
 
@@ -153,8 +181,9 @@ static int meter_parse(account_ctx_t *ctx, const oconfig_item_t *ci) {
     const oconfig_item_t *opt = &ci->children[i];
     const dw_option_t *o =
         dw_option_find(meter_options, LEN(meter_options), opt->key);
-    int rc =
-        o ? dw_option_apply(where, o, opt, &m) : dw_option_unknown(where, opt);
+    int rc = o ? dw_option_apply(where, o, opt, &m)
+               : dw_option_unknown(where, opt, meter_options,
+                                   LEN(meter_options), NULL);
     status = dw_option_worse(status, rc);
   }
   if (status == 0 && m.instance == NULL) {
@@ -174,8 +203,14 @@ static int meter_parse(account_ctx_t *ctx, const oconfig_item_t *ci) {
 static int account_option(account_ctx_t *ctx, const oconfig_item_t *opt) {
   const dw_option_t *o =
       dw_option_find(account_options, LEN(account_options), opt->key);
-  if (o == NULL)
-    return dw_option_unknown(ctx->where, opt);
+  if (o == NULL) {
+    int rc = dw_option_unknown(ctx->where, opt, account_options,
+                               LEN(account_options), &o);
+    if (o != NULL)
+      ctx->mentioned[o - account_options] = true;
+    return rc;
+  }
+  ctx->mentioned[o - account_options] = true;
   if (o->kind == DW_OPT_BLOCK)
     return meter_parse(ctx, opt);
   return dw_option_apply(ctx->where, o, opt, ctx->a);
@@ -206,38 +241,70 @@ static int account_finish_urls(account_ctx_t *ctx) {
   return 0;
 }
 
+/* A secret given inline or in a file (ClientSecret or ClientSecretFile,
+ * ClientKeyPassword or ClientKeyPasswordFile): not both, and the file read
+ * into *value. 1 when neither was given, else 0 or a negative errno. */
+static int account_secret(account_ctx_t *ctx, const char *option, char **value,
+                          const char *file) {
+  char file_option[32];
+  snprintf(file_option, sizeof(file_option), "%sFile", option);
+  if (*value != NULL && file != NULL) {
+    dw_log_at(DW_LOG_ERR, ctx->where,
+              "%s and %s both given; use only one of them", option,
+              file_option);
+    return -EINVAL;
+  }
+  if (file != NULL)
+    return dw_secret_read_file(ctx->where, file_option, file, value);
+  if (*value != NULL)
+    return 0;
+  /* given with a bad value, or misspelt: that error said it already */
+  return account_mentioned(ctx, option) || account_mentioned(ctx, file_option)
+             ? -EINVAL
+             : 1;
+}
+
 /* The options every account needs, and the secret from one place only. */
 static int account_finish_required(account_ctx_t *ctx) {
   dw_account_cfg_t *a = ctx->a;
   int status = 0;
-  if (a->base_url == NULL) {
+  if (a->base_url == NULL && !account_mentioned(ctx, "BaseURL")) {
     dw_log_at(DW_LOG_ERR, ctx->where, "BaseURL is required");
     status = -EINVAL;
   }
-  if (a->client_id == NULL) {
+  if (a->client_id == NULL && !account_mentioned(ctx, "ClientID")) {
     dw_log_at(DW_LOG_ERR, ctx->where, "ClientID is required");
     status = -EINVAL;
   }
-  if (a->client_secret != NULL && a->secret_file != NULL) {
-    dw_log_at(DW_LOG_ERR, ctx->where,
-              "ClientSecret and ClientSecretFile both given; use only one of "
-              "them");
-    status = -EINVAL;
-  } else if (a->client_secret == NULL && a->secret_file == NULL) {
+  int rc =
+      account_secret(ctx, "ClientSecret", &a->client_secret, a->secret_file);
+  if (rc == 1)
     dw_log_at(DW_LOG_ERR, ctx->where,
               "ClientSecret or ClientSecretFile is required");
-    status = -EINVAL;
-  } else if (a->secret_file != NULL) {
-    status =
-        dw_option_worse(status, dw_secret_read_file(ctx->where, a->secret_file,
-                                                    &a->client_secret));
-  }
-  if ((a->client_cert == NULL) != (a->client_key == NULL)) {
+  return dw_option_worse(status, rc == 1 ? -EINVAL : rc);
+}
+
+/* The client certificate, its key and the key's passphrase go together. */
+static int account_finish_tls(account_ctx_t *ctx) {
+  dw_account_cfg_t *a = ctx->a;
+  int status = 0;
+  if ((a->client_cert == NULL) != (a->client_key == NULL) &&
+      !account_mentioned(ctx,
+                         a->client_cert == NULL ? "ClientCert" : "ClientKey")) {
     dw_log_at(DW_LOG_ERR, ctx->where,
               "ClientCert and ClientKey go together: give both or neither");
     status = -EINVAL;
   }
-  return status;
+  int rc = account_secret(ctx, "ClientKeyPassword", &a->client_key_password,
+                          a->key_password_file);
+  if (rc == 0 && a->client_key == NULL &&
+      !account_mentioned(ctx, "ClientKey")) {
+    dw_log_at(DW_LOG_ERR, ctx->where,
+              "ClientKeyPassword is the passphrase of ClientKey: give "
+              "ClientKey too, or leave the password out");
+    rc = -EINVAL;
+  }
+  return dw_option_worse(status, rc == 1 ? 0 : rc);
 }
 
 /* Fills what was left to defaults: meters take the account's final
@@ -254,6 +321,9 @@ static int account_finish_defaults(account_ctx_t *ctx) {
     if (a->meters[i].periods == 0)
       a->meters[i].periods = a->periods;
   }
+  if (a->user_agent == NULL &&
+      (a->user_agent = strdup(CFG_DEFAULT_USER_AGENT)) == NULL)
+    return dw_option_oom(ctx->where);
   for (int r = 0; r < DW_RES_COUNT; r++) {
     if (a->paths[r] != NULL)
       continue;
@@ -271,6 +341,9 @@ static int account_finish_meters(account_ctx_t *ctx) {
   if (ctx->a->meters_len > 0 || ctx->meter_blocks > 0 ||
       ctx->a->smartmeter_file != NULL)
     return 0;
+  if (account_mentioned(ctx, "Smartmeter") ||
+      account_mentioned(ctx, "SmartmeterFile"))
+    return -EINVAL; /* its own error said what is wrong */
   dw_log_at(DW_LOG_ERR, ctx->where,
             "no smartmeter configured: add a <Smartmeter \"ID\"> block or a "
             "SmartmeterFile");
@@ -279,6 +352,7 @@ static int account_finish_meters(account_ctx_t *ctx) {
 
 static int account_finish(account_ctx_t *ctx) {
   int status = account_finish_required(ctx);
+  status = dw_option_worse(status, account_finish_tls(ctx));
   status = dw_option_worse(status, account_finish_meters(ctx));
   if (ctx->a->base_url != NULL)
     status = dw_option_worse(status, account_finish_urls(ctx));
@@ -376,8 +450,9 @@ int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
     if (strcasecmp(child->key, "Account") != 0) {
-      status = dw_option_worse(status,
-                               dw_option_unknown("<Plugin digiwatt>", child));
+      status = dw_option_worse(
+          status, dw_option_unknown("<Plugin digiwatt>", child, plugin_options,
+                                    LEN(plugin_options), NULL));
       continue;
     }
     dw_account_cfg_t a;
@@ -402,8 +477,15 @@ void dw_account_cfg_free(dw_account_cfg_t *a) {
   dw_option_wipe_free(a->client_secret);
   free(a->secret_file);
   free(a->ca_cert);
+  free(a->ca_path);
   free(a->client_cert);
   free(a->client_key);
+  dw_option_wipe_free(a->client_key_password);
+  free(a->key_password_file);
+  free(a->proxy);
+  free(a->user_agent);
+  dw_option_list_free(&a->headers);
+  dw_option_pairs_free(&a->token_params);
   free(a->smartmeter_file);
   for (int r = 0; r < DW_RES_COUNT; r++)
     free(a->paths[r]);

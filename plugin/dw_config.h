@@ -51,11 +51,20 @@ typedef struct dw_account_cfg {
   bool monthly_history; /* MonthlyHistory: month-stamped history values */
   bool repeat_cached;   /* RepeatCached: every cached value every cycle */
   char *ca_cert;
+  char *ca_path; /* CAPath: a directory of hashed CA certificates */
   char *client_cert;
   char *client_key;
-  char *paths[DW_RES_COUNT];     /* template per resource, never NULL */
-  long refresh_ms[DW_RES_COUNT]; /* RefreshInterval per resource */
-  uint32_t resources;            /* account default for its meters */
+  char *client_key_password; /* ClientKeyPassword or the first line of
+                                ClientKeyPasswordFile; wiped */
+  char *key_password_file;   /* NULL unless ClientKeyPasswordFile was used */
+  char *proxy;      /* Proxy: NULL for libcurl's environment, "" for none */
+  char *user_agent; /* UserAgent, or collectd-digiwatt/<version> */
+  dw_option_list_t headers;       /* Header lines, sent with every request */
+  dw_option_pairs_t token_params; /* TokenParam, in the token request */
+  bool token_auth_basic;          /* TokenAuth "basic": client_secret_basic */
+  char *paths[DW_RES_COUNT];      /* template per resource, never NULL */
+  long refresh_ms[DW_RES_COUNT];  /* RefreshInterval per resource */
+  uint32_t resources;             /* account default for its meters */
   uint32_t periods;
   dw_meter_cfg_t *meters; /* the <Smartmeter> blocks */
   size_t meters_len;

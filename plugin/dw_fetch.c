@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FETCH_WHY_SIZE 256
+#define FETCH_WHY_SIZE (DW_HEALTH_API_MESSAGE_SIZE + 256)
 
 /* A request of the wave; its decoder exists only while its response
  * arrives. */
@@ -64,15 +64,30 @@ static void fetch_store(fetch_job_t *job) {
   job->done(job->ud, job->index, &r);
 }
 
+/* A 404 or 410 in words: the API's own message, and the fix. */
+static void fetch_describe_permanent(const dw_http_req_t *req, char *why,
+                                     size_t size) {
+  char status[128], message[DW_HEALTH_API_MESSAGE_SIZE];
+  dw_health_describe(req, status, sizeof(status));
+  dw_health_api_message(req, message, sizeof(message));
+  snprintf(why, size,
+           "%s%s%s%s: the API does not know this smartmeter or path; check "
+           "its ID and Path (asked again after BackoffMax)",
+           status, message[0] ? " (\"" : "", message, message[0] ? "\")" : "");
+}
+
 /* A request that ended without a usable response. */
 static void fetch_report(fetch_job_t *job) {
   const dw_http_req_t *req = &job->req;
   char why[FETCH_WHY_SIZE];
   bool decode_failed = req->error == DW_HTTP_ERR_ABORTED && job->dec != NULL &&
                        dw_dec_error(job->dec) != NULL;
+  bool permanent = !decode_failed && dw_health_is_permanent(req);
   if (decode_failed)
     snprintf(why, sizeof(why), "cannot decode the response: %s",
              dw_dec_error(job->dec));
+  else if (permanent)
+    fetch_describe_permanent(req, why, sizeof(why));
   else
     dw_health_describe(req, why, sizeof(why));
   bool refused = req->error == DW_HTTP_OK && req->status == 401;
@@ -81,6 +96,7 @@ static void fetch_report(fetch_job_t *job) {
                                     : deferred ? DW_FETCH_DEFERRED
                                                : DW_FETCH_FAILED,
                          .class = dw_health_classify(req, decode_failed),
+                         .permanent = permanent,
                          .why = why,
                          .req = req};
   job->done(job->ud, job->index, &r);

@@ -14,6 +14,7 @@
 #include "dw_http.h"
 #include "dw_resource.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct dw_fetch_item {
@@ -36,6 +37,8 @@ typedef struct dw_fetch_result {
   const char *note;         /* OK: what the decoder left out, for one
                                warning line (dw_dec_warning), or NULL */
   dw_err_class_t class;     /* REFUSED, FAILED */
+  bool permanent;           /* FAILED: asking again soon cannot help (a
+                               404 or 410, dw_health_is_permanent) */
   const char *why;          /* REFUSED, DEFERRED, FAILED: for a log line */
   const dw_http_req_t *req; /* the transport's record: status, time, ... */
 } dw_fetch_result_t;

@@ -1,7 +1,9 @@
 /* dw_health.c - failure classes and backoff (see dw_health.h). */
 #include "dw_health.h"
+#include "dw_name.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char *const class_names[DW_ERR_COUNT] = {
     [DW_ERR_AUTH] = "auth",       [DW_ERR_RATE_LIMIT] = "rate-limit",
@@ -38,14 +40,91 @@ dw_err_class_t dw_health_classify(const dw_http_req_t *req,
 }
 
 void dw_health_describe(const dw_http_req_t *req, char *out, size_t out_size) {
+  char via[sizeof(req->via_proxy) + 16] = "";
+  if (req->via_proxy[0] != '\0')
+    snprintf(via, sizeof(via), " through proxy %s", req->via_proxy);
   if (req->error != DW_HTTP_OK)
-    snprintf(out, out_size, "request failed (%s): %s",
-             dw_http_error_name(req->error), req->errmsg);
+    snprintf(out, out_size, "request failed (%s)%s: %s",
+             dw_http_error_name(req->error), via, req->errmsg);
   else if (req->retry_after_s >= 0)
-    snprintf(out, out_size, "HTTP status %ld, Retry-After %ld s", req->status,
-             req->retry_after_s);
+    snprintf(out, out_size, "HTTP status %ld, Retry-After %ld s%s", req->status,
+             req->retry_after_s, via);
   else
-    snprintf(out, out_size, "HTTP status %ld", req->status);
+    snprintf(out, out_size, "HTTP status %ld%s", req->status, via);
+}
+
+/* The string value of the member key in the JSON text body[0..len), its
+ * escapes undone (\uXXXX becomes '?'), into out; cut at the end of what
+ * was kept. 0 when the member is not there. */
+static size_t health_json_string(const char *body, size_t len, const char *key,
+                                 char *out, size_t size) {
+  size_t key_len = strlen(key);
+  const char *end = body + len;
+  const char *p = memmem(body, len, key, key_len);
+  if (p == NULL)
+    return 0;
+  for (p += key_len; p < end && (*p == ' ' || *p == ':'); p++)
+    ;
+  if (p >= end || *p++ != '"')
+    return 0;
+  size_t n = 0;
+  while (p < end && *p != '"' && n + 1 < size) {
+    char c = *p++;
+    if (c == '\\' && p < end) {
+      c = *p++;
+      if (c == 'u') /* its four hex digits go too */
+        p += end - p < 4 ? end - p : 4;
+      c = c == 'n' || c == 't' || c == 'r' ? ' ' : c == 'u' ? '?' : c;
+    }
+    out[n++] = c;
+  }
+  out[n] = '\0';
+  return n;
+}
+
+const char *dw_health_api_message(const dw_http_req_t *req, char *out,
+                                  size_t out_size) {
+  static const char *const keys[] = {"\"message\"", "\"error_description\"",
+                                     "\"error\""};
+  char text[DW_HEALTH_API_MESSAGE_MAX + 1];
+  const char *body = req->err_body;
+  size_t len = req->err_body_len, n = 0, skip = 0;
+  out[0] = '\0';
+  while (skip < len && (body[skip] == ' ' || body[skip] == '\n' ||
+                        body[skip] == '\r' || body[skip] == '\t'))
+    skip++;
+  if (skip < len && body[skip] == '{') {
+    for (size_t i = 0; i < 3 && n == 0; i++)
+      n = health_json_string(body, len, keys[i], text, sizeof(text));
+  } else if (skip < len && memchr(body, '<', len) == NULL) {
+    /* the first line of plain text (the body is not NUL-terminated) */
+    while (skip + n < len && n + 1 < sizeof(text) && body[skip + n] != '\r' &&
+           body[skip + n] != '\n')
+      n++;
+    memcpy(text, body + skip, n);
+    text[n] = '\0';
+  }
+  if (n > 0)
+    dw_name_printable(out, out_size, text, n);
+  return out;
+}
+
+const char *dw_health_oauth_error(const dw_http_req_t *req) {
+  static const char *const codes[] = {
+      "invalid_request",     "invalid_client",         "invalid_grant",
+      "unauthorized_client", "unsupported_grant_type", "invalid_scope"};
+  char code[32];
+  if (health_json_string(req->err_body, req->err_body_len, "\"error\"", code,
+                         sizeof(code)) == 0)
+    return NULL;
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    if (strcmp(code, codes[i]) == 0)
+      return codes[i];
+  return NULL;
+}
+
+bool dw_health_is_permanent(const dw_http_req_t *req) {
+  return req->error == DW_HTTP_OK && (req->status == 404 || req->status == 410);
 }
 
 bool dw_health_is_throttle(const dw_http_req_t *req) {
@@ -58,6 +137,12 @@ uint64_t dw_health_random(uint64_t *state) {
   x ^= x >> 7;
   x ^= x << 17;
   return *state = x;
+}
+
+int64_t dw_health_retry_ms(bool permanent, unsigned failures, long base_ms,
+                           long max_ms, uint64_t *rng) {
+  return permanent ? max_ms
+                   : dw_health_backoff_ms(failures, base_ms, max_ms, rng);
 }
 
 int64_t dw_health_backoff_ms(unsigned failures, long base_ms, long max_ms,

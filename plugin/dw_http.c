@@ -37,6 +37,11 @@ struct dw_http {
   char *client_cert;
   char *client_key;
   char *user_agent;
+  /* wt-options (issue 11): the copies of the newer settings */
+  char *ca_path;
+  char *key_password; /* wiped */
+  char *proxy;
+  char **headers; /* NULL-terminated; wiped: they may carry keys */
   CURLM *multi;
   CURLSH *share;
   dw_conns_t *conns;      /* its connections' sockets (dw_conn) */
@@ -101,6 +106,35 @@ static int http_dup_opt(char **copy, const char **field) {
   return *copy == NULL ? -ENOMEM : 0;
 }
 
+/* Wipes and frees a string that may hold a secret; accepts NULL. */
+static void http_wipe_free(char *s) {
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+  free(s);
+}
+
+/* Owned copies of the header lines; *field is pointed at them. */
+static int http_dup_headers(char ***copy, const char *const **field) {
+  size_t n = 0;
+  while (*field != NULL && (*field)[n] != NULL)
+    n++;
+  if (*field == NULL)
+    return 0;
+  if ((*copy = calloc(n + 1, sizeof(**copy))) == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if (((*copy)[i] = strdup((*field)[i])) == NULL)
+      return -ENOMEM;
+  *field = (const char *const *)*copy;
+  return 0;
+}
+
+static void http_free_headers(char **headers) {
+  for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+    http_wipe_free(headers[i]);
+  free(headers);
+}
+
 /* The multi keeps connections between batches: max_concurrency per host,
  * and room in the pool for the API host and the token host at once. */
 static CURLMcode http_multi_setup(CURLM *multi, unsigned max_concurrency) {
@@ -126,7 +160,11 @@ dw_http_t *dw_http_create(const dw_http_opts_t *opts) {
   if (http_dup_opt(&h->ca_cert, &h->opts.ca_cert) != 0 ||
       http_dup_opt(&h->client_cert, &h->opts.client_cert) != 0 ||
       http_dup_opt(&h->client_key, &h->opts.client_key) != 0 ||
-      http_dup_opt(&h->user_agent, &h->opts.user_agent) != 0)
+      http_dup_opt(&h->user_agent, &h->opts.user_agent) != 0 ||
+      http_dup_opt(&h->ca_path, &h->opts.ca_path) != 0 ||
+      http_dup_opt(&h->key_password, &h->opts.key_password) != 0 ||
+      http_dup_opt(&h->proxy, &h->opts.proxy) != 0 ||
+      http_dup_headers(&h->headers, &h->opts.headers) != 0)
     goto fail;
   h->slots = calloc(opts->max_concurrency, sizeof *h->slots);
   h->multi = curl_multi_init();
@@ -170,6 +208,10 @@ void dw_http_destroy(dw_http_t *h) {
   free(h->client_cert);
   free(h->client_key);
   free(h->user_agent);
+  free(h->ca_path);
+  http_wipe_free(h->key_password);
+  free(h->proxy);
+  http_free_headers(h->headers);
   free(h);
 }
 

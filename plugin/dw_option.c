@@ -1,14 +1,18 @@
 /* dw_option.c - one configuration option into one field (see dw_option.h).
  */
 #include "dw_option.h"
+#include "dw_header.h"
 #include "dw_log.h"
 #include "dw_name.h"
+#include "dw_proxy.h"
+#include "dw_typo.h"
 #include "dw_url.h"
 
 #include "collectd.h"
 
 #include "liboconfig/oconfig.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <strings.h>
 
 #define OPT_KNOWN_SIZE 512 /* "costs, consumption, ..." */
+#define DW_PARAM_MAX 4096  /* bytes of a TokenParam value, as of a secret */
 
 bool dw_option_is_one(const oconfig_item_t *opt, int type) {
   return opt->values_num == 1 && opt->values[0].type == type;
@@ -48,10 +53,35 @@ const dw_option_t *dw_option_find(const dw_option_t *table, size_t len,
   return NULL;
 }
 
-int dw_option_unknown(const char *where, const oconfig_item_t *opt) {
+const dw_option_t *dw_option_near(const dw_option_t *table, size_t len,
+                                  const char *key) {
+  const dw_option_t *best = NULL;
+  unsigned best_d = UINT_MAX;
+  bool tie = false;
+  for (size_t i = 0; i < len; i++) {
+    unsigned d = dw_typo_distance(key, table[i].key);
+    if (d > dw_typo_limit(table[i].key) || d > best_d)
+      continue;
+    tie = d == best_d;
+    best = &table[i];
+    best_d = d;
+  }
+  return tie ? NULL : best;
+}
+
+int dw_option_unknown(const char *where, const oconfig_item_t *opt,
+                      const dw_option_t *table, size_t len,
+                      const dw_option_t **near) {
   char shown[DW_SHOWN_SIZE];
-  dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"",
-            dw_name_shown(shown, opt->key));
+  const dw_option_t *row = dw_option_near(table, len, opt->key);
+  if (row != NULL)
+    dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"; did you mean %s?",
+              dw_name_shown(shown, opt->key), row->key);
+  else
+    dw_log_at(DW_LOG_ERR, where, "unknown option \"%s\"",
+              dw_name_shown(shown, opt->key));
+  if (near != NULL)
+    *near = row;
   return -EINVAL;
 }
 
@@ -265,13 +295,197 @@ static int opt_shard(const char *where, const dw_option_t *o,
   return 0;
 }
 
+/* The words collectd 5.12's cf_util_get_boolean() takes from a quoted
+ * string (its IS_TRUE / IS_FALSE); 1, 0, or -1 for any other text. */
+static int opt_bool_word(const char *text) {
+  static const char *const words[] = {"false", "no",  "off",
+                                      "true",  "yes", "on"};
+  for (int i = 0; i < 6; i++)
+    if (strcasecmp(text, words[i]) == 0)
+      return i >= 3;
+  return -1;
+}
+
+/* A boolean; like collectd's own plugins, a quoted "true", "yes", "on",
+ * "false", "no" or "off" is taken too, with a warning. Any other string is
+ * not quoted back: it may be a secret put in the wrong place. */
 static int opt_bool(const char *where, const oconfig_item_t *opt, bool *field) {
-  if (!dw_option_is_one(opt, OCONFIG_TYPE_BOOLEAN)) {
-    dw_log_at(DW_LOG_ERR, where, "%s needs one boolean (true or false)",
+  if (dw_option_is_one(opt, OCONFIG_TYPE_BOOLEAN)) {
+    *field = opt->values[0].value.boolean != 0;
+    return 0;
+  }
+  int word = dw_option_is_one(opt, OCONFIG_TYPE_STRING)
+                 ? opt_bool_word(opt->values[0].value.string)
+                 : -1;
+  if (word < 0) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s needs one boolean: true or false (yes/no and on/off do too)",
               opt->key);
     return -EINVAL;
   }
-  *field = opt->values[0].value.boolean != 0;
+  dw_log_at(DW_LOG_WARNING, where,
+            "%s \"%s\": a quoted boolean is taken, as collectd does, but "
+            "deprecated; write it unquoted: %s %s",
+            opt->key, opt->values[0].value.string, opt->key,
+            word ? "true" : "false");
+  *field = word == 1;
+  return 0;
+}
+
+void dw_option_list_free(dw_option_list_t *l) {
+  for (size_t i = 0; i < l->len; i++)
+    dw_option_wipe_free(l->items[i]);
+  free(l->items);
+  *l = (dw_option_list_t){0};
+}
+
+void dw_option_pairs_free(dw_option_pairs_t *p) {
+  for (size_t i = 0; i < p->len; i++) {
+    free(p->items[i].name);
+    dw_option_wipe_free(p->items[i].value);
+  }
+  free(p->items);
+  *p = (dw_option_pairs_t){0};
+}
+
+/* The one string of opt; logs and NULL when opt holds anything else. */
+static const char *opt_one_string(const char *where,
+                                  const oconfig_item_t *opt) {
+  if (dw_option_is_one(opt, OCONFIG_TYPE_STRING))
+    return opt->values[0].value.string;
+  dw_log_at(DW_LOG_ERR, where, "%s needs one string", opt->key);
+  return NULL;
+}
+
+/* UserAgent and other text that goes into a header as it is. */
+static int opt_line(const char *where, const dw_option_t *o,
+                    const oconfig_item_t *opt, char **field) {
+  const char *value = opt_one_string(where, opt);
+  if (value == NULL)
+    return -EINVAL;
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) {
+      dw_log_at(DW_LOG_ERR, where,
+                "%s must not hold a line break or another control character",
+                opt->key);
+      return -EINVAL;
+    }
+  return opt_string(where, o, opt, field);
+}
+
+/* Proxy "": no proxy whatever the environment; else a proxy URL. The
+ * value is shown only through dw_proxy_shown (never its userinfo). */
+static int opt_proxy(const char *where, const dw_option_t *o,
+                     const oconfig_item_t *opt, char **field) {
+  const char *value = opt_one_string(where, opt);
+  if (value == NULL)
+    return -EINVAL;
+  const char *why = strlen(value) > (size_t)o->max ? "the proxy is too long"
+                                                   : dw_proxy_check(value);
+  if (why != NULL) {
+    char shown[DW_PROXY_SHOWN_SIZE];
+    dw_log_at(DW_LOG_ERR, where, "%s \"%s\": %s", opt->key,
+              dw_proxy_shown(shown, value), why);
+    return -EINVAL;
+  }
+  return opt_string(where, o, opt, field);
+}
+
+/* Room for one more item of size elem in *items (len of them now, at
+ * most max): 0, -EINVAL after logging the limit, or -ENOMEM. */
+static int opt_grow(const char *where, const oconfig_item_t *opt, void **items,
+                    size_t len, size_t extra, size_t elem, double max) {
+  if (len >= (size_t)max) {
+    dw_log_at(DW_LOG_ERR, where, "at most %zu %s options per account",
+              (size_t)max, opt->key);
+    return -EINVAL;
+  }
+  void *grown = realloc(*items, (len + 1 + extra) * elem);
+  if (grown == NULL)
+    return dw_option_oom(where);
+  *items = grown;
+  return 0;
+}
+
+/* Header "Name: value", appended. Only a plain name is quoted back; the
+ * value may be a key. */
+static int opt_header(const char *where, const dw_option_t *o,
+                      const oconfig_item_t *opt, dw_option_list_t *list) {
+  const char *line = opt_one_string(where, opt);
+  if (line == NULL)
+    return -EINVAL;
+  size_t name_len = dw_header_name_len(line);
+  const char *why = strlen(line) > DW_HEADER_MAX ? "the header is too long"
+                                                 : dw_header_check(line);
+  if (why != NULL) {
+    if (dw_header_is_plain_name(line, name_len))
+      dw_log_at(DW_LOG_ERR, where, "%s \"%.*s: ...\": %s", opt->key,
+                (int)name_len, line, why);
+    else
+      dw_log_at(DW_LOG_ERR, where, "%s: %s", opt->key, why);
+    return -EINVAL;
+  }
+  int status = opt_grow(where, opt, (void **)&list->items, list->len, 1,
+                        sizeof(*list->items), o->max);
+  char *copy = status == 0 ? strdup(line) : NULL;
+  if (status == 0 && copy == NULL)
+    status = dw_option_oom(where);
+  if (status != 0)
+    return status;
+  list->items[list->len++] = copy;
+  list->items[list->len] = NULL;
+  return 0;
+}
+
+/* TokenParam "name" "value", appended; the value is never quoted back. */
+static int opt_param(const char *where, const dw_option_t *o,
+                     const oconfig_item_t *opt, dw_option_pairs_t *pairs) {
+  if (opt->values_num != 2 || opt->values[0].type != OCONFIG_TYPE_STRING ||
+      opt->values[1].type != OCONFIG_TYPE_STRING) {
+    dw_log_at(DW_LOG_ERR, where, "%s needs two strings: a name and a value",
+              opt->key);
+    return -EINVAL;
+  }
+  const char *name = opt->values[0].value.string;
+  const char *value = opt->values[1].value.string;
+  const char *why = dw_header_check_param(name);
+  if (why == NULL && (value[0] == '\0' || strlen(value) > DW_PARAM_MAX))
+    why = "the value must be 1 to 4096 bytes";
+  if (why != NULL) {
+    if (dw_header_is_plain_name(name, strlen(name)))
+      dw_log_at(DW_LOG_ERR, where, "%s \"%s\": %s", opt->key, name, why);
+    else
+      dw_log_at(DW_LOG_ERR, where, "%s: %s", opt->key, why);
+    return -EINVAL;
+  }
+  int status = opt_grow(where, opt, (void **)&pairs->items, pairs->len, 0,
+                        sizeof(*pairs->items), o->max);
+  if (status != 0)
+    return status;
+  dw_option_pair_t pair = {strdup(name), strdup(value)};
+  if (pair.name == NULL || pair.value == NULL) {
+    free(pair.name);
+    dw_option_wipe_free(pair.value);
+    return dw_option_oom(where);
+  }
+  pairs->items[pairs->len++] = pair;
+  return 0;
+}
+
+/* TokenAuth "post" (credentials in the form body) or "basic". */
+static int opt_token_auth(const char *where, const oconfig_item_t *opt,
+                          bool *basic) {
+  const char *value = dw_option_is_one(opt, OCONFIG_TYPE_STRING)
+                          ? opt->values[0].value.string
+                          : "";
+  if (strcasecmp(value, "post") != 0 && strcasecmp(value, "basic") != 0) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s must be \"post\" (the credentials in the form body, the "
+              "default) or \"basic\" (in an Authorization: Basic header)",
+              opt->key);
+    return -EINVAL;
+  }
+  *basic = strcasecmp(value, "basic") == 0;
   return 0;
 }
 
@@ -315,6 +529,16 @@ int dw_option_apply(const char *where, const dw_option_t *o,
     return opt_refresh(where, o, opt, field);
   case DW_OPT_SHARD:
     return opt_shard(where, o, opt, field);
+  case DW_OPT_LINE:
+    return opt_line(where, o, opt, field);
+  case DW_OPT_PROXY:
+    return opt_proxy(where, o, opt, field);
+  case DW_OPT_HEADER:
+    return opt_header(where, o, opt, field);
+  case DW_OPT_PARAM:
+    return opt_param(where, o, opt, field);
+  case DW_OPT_TOKEN_AUTH:
+    return opt_token_auth(where, opt, field);
   case DW_OPT_BLOCK:
     break;
   }

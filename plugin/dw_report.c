@@ -5,6 +5,7 @@
 #include "dw_resource.h"
 #include "dw_url.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ void dw_report_init(dw_report_t *r, const char *account,
 
 void dw_report_cycle_begin(dw_report_t *r) {
   memset(&r->cycle, 0, sizeof(r->cycle));
+  if (++r->serial == 0) /* 0 means "never" to dw_meter_health_t */
+    r->serial = 1;
 }
 
 void dw_report_response(dw_report_t *r, double total_s) {
@@ -42,22 +45,43 @@ static void report_keep_reason(dw_meter_health_t *h, const dw_slot_t *s,
   }
 }
 
+/* Counts a failure of s and keeps its reason; false when its line is one
+ * too many for the cycle (then it is only counted, so an outage of a
+ * large fleet costs one summary line). */
+static bool report_count_failure(dw_report_t *r, dw_roster_t *roster,
+                                 const dw_slot_t *s, dw_err_class_t c,
+                                 const char *why) {
+  r->cycle.failures++;
+  r->total.errors[c]++;
+  report_keep_reason(&dw_roster_meter(roster, s)->health, s, why);
+  return r->cycle.failures_logged < DW_REPORT_MAX_LOGGED;
+}
+
+static void report_slot_line(dw_report_t *r, const dw_roster_t *roster,
+                             const dw_slot_t *s, const char *why) {
+  const char *period = dw_slot_period(s);
+  r->cycle.failures_logged++;
+  dw_log(DW_LOG_WARNING, "account %s, smartmeter %s: %s%s%s: %s", r->account,
+         dw_roster_meter(roster, s)->id,
+         dw_resource_info((dw_resource_t)s->resource)->slug, period ? "/" : "",
+         period ? period : "", why);
+}
+
 void dw_report_slot_failed(dw_report_t *r, dw_roster_t *roster,
                            const dw_slot_t *s, dw_err_class_t c,
                            const char *why) {
-  dw_meter_t *m = dw_roster_meter(roster, s);
-  r->cycle.failures++;
-  r->total.errors[c]++;
-  report_keep_reason(&m->health, s, why);
-  /* past the limit failures are only counted, so an outage of a large
-   * fleet costs one summary line */
-  if (r->cycle.failures_logged >= DW_REPORT_MAX_LOGGED)
+  if (report_count_failure(r, roster, s, c, why))
+    report_slot_line(r, roster, s, why);
+}
+
+void dw_report_slot_gone(dw_report_t *r, dw_roster_t *roster,
+                         const dw_slot_t *s, const char *why) {
+  dw_meter_health_t *h = &dw_roster_meter(roster, s)->health;
+  if (!report_count_failure(r, roster, s, DW_ERR_CLIENT, why) ||
+      h->gone_said == r->serial)
     return;
-  r->cycle.failures_logged++;
-  const char *period = dw_slot_period(s);
-  dw_log(DW_LOG_WARNING, "account %s, smartmeter %s: %s%s%s: %s", r->account,
-         m->id, dw_resource_info((dw_resource_t)s->resource)->slug,
-         period ? "/" : "", period ? period : "", why);
+  h->gone_said = r->serial;
+  report_slot_line(r, roster, s, why);
 }
 
 void dw_report_deferred(dw_report_t *r, size_t n) {
@@ -83,14 +107,38 @@ void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms) {
          r->account, status, (double)wait_ms / 1000.0);
 }
 
-/* The account's authentication FAILURE, once until it recovers. */
-static void report_auth_failed(dw_report_t *r, uint64_t now, const char *why) {
+/* The account's authentication FAILURE, once until it recovers. A token
+ * endpoint that cannot be reached (network, TLS, timeout) is not called
+ * an authentication failure: nothing was asked of the credentials. */
+static void report_auth_failed(dw_report_t *r, uint64_t now,
+                               const dw_auth_verdict_t *v, const char *why) {
   if (r->auth_notified)
     return;
   r->auth_notified = true;
+  bool unreachable = v->result == DW_AUTH_FAILED &&
+                     (v->class == DW_ERR_NETWORK || v->class == DW_ERR_TIMEOUT);
   dw_dispatch_notification(
       DW_NOTIF_FAILURE, r->self_instance, "digiwatt_requests", "token", now,
-      "account %s cannot authenticate: %s", r->account, why);
+      "account %s %s: %s", r->account,
+      unreachable ? "cannot reach its token endpoint" : "cannot authenticate",
+      why);
+}
+
+/* What a failed token request asks the operator to check, or "". */
+static const char *report_auth_hint(const dw_auth_verdict_t *v) {
+  const char *e = v->oauth_error != NULL ? v->oauth_error : "";
+  if (strcmp(e, "invalid_scope") == 0)
+    return " (check TokenParam: the issuer refuses the scope asked for)";
+  if (strcmp(e, "invalid_request") == 0)
+    return " (check TokenParam and TokenAuth)";
+  if (strcmp(e, "unsupported_grant_type") == 0 ||
+      strcmp(e, "unauthorized_client") == 0)
+    return " (the client may not use the client_credentials grant)";
+  if (v->result == DW_AUTH_REFUSED)
+    return " (check ClientID, the client secret and TokenAuth)";
+  if (v->status == 404 || v->status == 410)
+    return " (check TokenURL: there is no token endpoint at that address)";
+  return "";
 }
 
 static void report_auth_ok(dw_report_t *r, uint64_t now) {
@@ -122,20 +170,21 @@ void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
     dw_log(v->status == 429 ? DW_LOG_WARNING : DW_LOG_ERR,
            "account %s: the token endpoint is %s: %s", r->account,
            v->status == 429 ? "rate-limited" : "unavailable", v->why);
-    report_auth_failed(r, now, v->why);
+    report_auth_failed(r, now, v, v->why);
     return;
   }
   bool refused = v->result == DW_AUTH_REFUSED;
-  char url[256];
+  char shown[DW_URL_SHOWN_SIZE];
   dw_log(DW_LOG_ERR,
          "account %s: cannot get a token from %s: %s%s; next try in %.0f s",
-         r->account, dw_url_redact(url, sizeof(url), token_url), v->why,
-         refused ? " (check ClientID and the client secret)" : "",
-         (double)v->wait_ms / 1000.0);
-  char why[sizeof(v->why) + 32];
+         r->account, dw_url_redact(shown, sizeof(shown), token_url), v->why,
+         report_auth_hint(v), (double)v->wait_ms / 1000.0);
+  char why[sizeof(v->why) + 80];
   snprintf(why, sizeof(why), "%s%s", v->why,
-           refused ? " (credentials refused)" : "");
-  report_auth_failed(r, now, why);
+           refused                                ? " (credentials refused)"
+           : v->status == 404 || v->status == 410 ? " (check TokenURL)"
+                                                  : "");
+  report_auth_failed(r, now, v, why);
 }
 
 /* Sends one meter notification unless this cycle's share is used up;

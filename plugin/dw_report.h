@@ -3,8 +3,8 @@
  * about failures (at most 10 per cycle, then a count), the FAILURE/OKAY
  * notifications of its meters and its token, and its self-metrics.
  * May call: dw_dispatch, dw_roster (reads meters and slots, writes their
- * health), dw_auth (verdicts only), dw_health, dw_resource, dw_url (to
- * redact URLs), dw_log.
+ * health), dw_auth (verdicts only), dw_health, dw_resource, dw_url (URLs
+ * as log lines show them), dw_log.
  *
  * The account tells the report what happened; the report decides what is
  * said, how often, and to whom. */
@@ -27,6 +27,7 @@ typedef struct dw_report {
   unsigned failure_threshold;
   bool self_metrics;
   bool auth_notified; /* a FAILURE went out for the token */
+  uint32_t serial;    /* of the running cycle, from 1 */
   struct {
     unsigned failures;
     unsigned failures_logged;
@@ -70,6 +71,12 @@ void dw_report_deferred(dw_report_t *r, size_t n);
  * decoder's summary, which never quotes the body). */
 void dw_report_note(dw_report_t *r, const dw_roster_t *roster,
                     const dw_slot_t *s, const char *note);
+/* A slot's request failed for good (a 404 or 410: the meter or its path
+ * is unknown): counted as a client error like dw_report_slot_failed(),
+ * but logged once per meter and cycle, however many of its resources
+ * said so. */
+void dw_report_slot_gone(dw_report_t *r, dw_roster_t *roster,
+                         const dw_slot_t *s, const char *why);
 
 /* The service asked the account to pause (429 or 503) for wait_ms. */
 void dw_report_throttled(dw_report_t *r, long status, int64_t wait_ms);

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DW_HTTP_VIA_PROXY_SIZE 128 /* req.via_proxy */
+#define DW_HTTP_ERR_BODY_MAX 192   /* bytes of a non-2xx body kept */
+
 typedef struct dw_http_opts {
   long timeout_ms;          /* whole request, connect included */
   long connect_timeout_ms;  /* 0: timeout_ms */
@@ -19,10 +22,17 @@ typedef struct dw_http_opts {
   unsigned max_concurrency; /* transfers in flight, >= 1 */
   bool verify_peer;
   bool verify_host;
-  const char *ca_cert;     /* CA bundle file or NULL for the system's */
-  const char *client_cert; /* PEM client certificate or NULL */
-  const char *client_key;  /* PEM client key or NULL */
+  const char *ca_cert;      /* CA bundle file or NULL for the system's */
+  const char *ca_path;      /* directory of hashed CA certificates or NULL */
+  const char *client_cert;  /* PEM client certificate or NULL */
+  const char *client_key;   /* PEM client key or NULL */
+  const char *key_password; /* passphrase of client_key or NULL: a secret */
   const char *user_agent;
+  const char *proxy;          /* NULL: libcurl's environment (http_proxy,
+                                 https_proxy, all_proxy, no_proxy); "": no
+                                 proxy; else every request goes through it */
+  const char *const *headers; /* "Name: value" lines for every request,
+                                 NULL-terminated, or NULL; may hold keys */
 } dw_http_opts_t;
 
 typedef enum dw_http_error {
@@ -40,7 +50,8 @@ typedef enum dw_http_error {
 typedef struct dw_http_req dw_http_req_t;
 
 /* Receives body bytes of a 2xx response as they arrive (non-2xx bodies
- * are read and dropped, bounded by max_body); 0 to go on, <0 to abort. */
+ * are read, bounded by max_body, and dropped but for their first
+ * DW_HTTP_ERR_BODY_MAX bytes); 0 to go on, <0 to abort. */
 typedef int (*dw_http_body_cb)(void *ud, const char *buf, size_t len);
 
 /* Called once when the request has ended, successfully or not. */
@@ -61,6 +72,13 @@ struct dw_http_req {
   double total_s;     /* wall time of the request */
   int64_t ended_ms;   /* when it ended, in ms after the deadline was made */
   char errmsg[160];   /* curl's reason when error != DW_HTTP_OK */
+  /* Set by the transport when no 2xx came: the proxy the request went
+   * through ("host:port (from http_proxy)", never its userinfo), "" when
+   * none; and the first bytes of a non-2xx body (not NUL-terminated),
+   * for the API's own words about the failure. */
+  char via_proxy[DW_HTTP_VIA_PROXY_SIZE];
+  char err_body[DW_HTTP_ERR_BODY_MAX];
+  size_t err_body_len;
 };
 
 /* A short static name for an error ("timeout", "connect", ...). */

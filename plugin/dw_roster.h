@@ -26,6 +26,8 @@ typedef struct dw_meter_health {
   uint16_t why_failures;   /* the failure count behind failed_why */
   uint8_t failed_resource; /* the slot that failed_why describes */
   int8_t failed_period;
+  uint32_t gone_said; /* dw_report's cycle serial in which a 404 of the
+                         meter was logged, 0: never */
   char failed_why[96];
 } dw_meter_health_t;
 

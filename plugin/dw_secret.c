@@ -1,5 +1,4 @@
-/* dw_secret.c - the client secret from a ClientSecretFile (see
- * dw_secret.h). */
+/* dw_secret.c - a secret from a file (see dw_secret.h). */
 #include "dw_secret.h"
 #include "dw_log.h"
 #include "dw_name.h"
@@ -12,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* "Option \"path\"" for the messages: room for the quoted path. */
+#define SECRET_LABEL_SIZE (DW_SHOWN_SIZE + 64)
 
 /* Reads from fd into buf until a newline, EOF or size bytes; 0 or
  * a negative errno. */
@@ -40,8 +42,8 @@ static int secret_read_line(const char *where, int fd, const char *shown,
   int status = secret_read_head(fd, line, sizeof(line), &len);
   if (status != 0) {
     char buf[256];
-    dw_log_at(DW_LOG_ERR, where, "cannot read ClientSecretFile \"%s\": %s",
-              shown, strerror_r(-status, buf, sizeof(buf)));
+    dw_log_at(DW_LOG_ERR, where, "cannot read %s: %s", shown,
+              strerror_r(-status, buf, sizeof(buf)));
     goto out;
   }
   char *newline = memchr(line, '\n', len);
@@ -55,7 +57,7 @@ static int secret_read_line(const char *where, int fd, const char *shown,
   else if (memchr(line, '\0', line_len) != NULL)
     why = "the first line is not text (it holds a NUL byte)";
   if (why != NULL) {
-    dw_log_at(DW_LOG_ERR, where, "ClientSecretFile \"%s\": %s", shown, why);
+    dw_log_at(DW_LOG_ERR, where, "%s: %s", shown, why);
     status = -EINVAL;
   } else if ((*secret = strndup(line, line_len)) == NULL) {
     dw_log_at(DW_LOG_ERR, where, "out of memory");
@@ -66,27 +68,40 @@ out:
   return status == 0 ? 0 : status == -ENOMEM ? -ENOMEM : -EINVAL;
 }
 
-int dw_secret_read_file(const char *where, const char *path, char **secret) {
+/* "Option \"/abs/path\"", or the option alone for a relative path: that
+ * may be the secret itself, put where its file belongs. */
+static const char *secret_label(char out[SECRET_LABEL_SIZE], const char *option,
+                                const char *path) {
   char shown[DW_SHOWN_SIZE];
-  dw_name_shown(shown, path);
+  if (path[0] == '/')
+    snprintf(out, SECRET_LABEL_SIZE, "%s \"%s\"", option,
+             dw_name_shown(shown, path));
+  else
+    snprintf(out, SECRET_LABEL_SIZE, "%s (a relative path, not shown)", option);
+  return out;
+}
+
+int dw_secret_read_file(const char *where, const char *option, const char *path,
+                        char **secret) {
+  char shown[SECRET_LABEL_SIZE];
+  secret_label(shown, option, path);
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     char buf[256];
-    dw_log_at(DW_LOG_ERR, where, "cannot open ClientSecretFile \"%s\": %s",
-              shown, strerror_r(errno, buf, sizeof(buf)));
+    dw_log_at(DW_LOG_ERR, where, "cannot open %s: %s", shown,
+              strerror_r(errno, buf, sizeof(buf)));
     return -EINVAL;
   }
   struct stat st;
   int status = 0;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    dw_log_at(DW_LOG_ERR, where,
-              "ClientSecretFile \"%s\" is not a regular file", shown);
+    dw_log_at(DW_LOG_ERR, where, "%s is not a regular file", shown);
     status = -EINVAL;
   } else {
     if ((st.st_mode & 077) != 0)
       dw_log_at(DW_LOG_WARNING, where,
-                "ClientSecretFile \"%s\" is accessible by "
-                "group or others (mode %04o); chmod 600 it",
+                "%s is accessible by group or others (mode %04o); chmod 600 "
+                "it",
                 shown, (unsigned)(st.st_mode & 07777));
     status = secret_read_line(where, fd, shown, secret);
   }

@@ -5,8 +5,10 @@
  * and https only), redirects (none are followed), body bytes after
  * decompression. */
 #include "dw_transfer.h"
+#include "dw_proxy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +72,16 @@ static size_t http_on_header(char *line, size_t size, size_t nitems,
   return len;
 }
 
+/* Keeps the first bytes of a non-2xx body: the API's own words about what
+ * went wrong (a 404 names the unknown meter), read by dw_health. */
+static void http_keep_error_body(dw_http_req_t *req, const char *ptr,
+                                 size_t len) {
+  size_t room = sizeof(req->err_body) - req->err_body_len;
+  size_t n = len < room ? len : room;
+  memcpy(req->err_body + req->err_body_len, ptr, n);
+  req->err_body_len += n;
+}
+
 /* Counts decoded bytes against max_body (so a compression bomb stops at
  * the cap) and hands 2xx bodies to on_body. Returning less than len makes
  * libcurl end the transfer with CURLE_WRITE_ERROR; verdict says why. */
@@ -85,8 +97,13 @@ static size_t http_on_write(char *ptr, size_t size, size_t nmemb, void *userp) {
     return 0;
   }
   s->body_bytes += len;
-  if (curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-      status < 200 || status > 299 || s->req->on_body == NULL)
+  if (curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+    return len;
+  if (status < 200 || status > 299) {
+    http_keep_error_body(s->req, ptr, len);
+    return len;
+  }
+  if (s->req->on_body == NULL)
     return len;
   if (s->req->on_body(s->req->ud, ptr, len) < 0) {
     s->verdict = DW_HTTP_ERR_ABORTED;
@@ -103,6 +120,8 @@ static dw_http_error_t http_error_from_curl(CURLcode rc,
   case CURLE_OPERATION_TIMEDOUT:
     return DW_HTTP_ERR_TIMEOUT;
   case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_PROXY:
   case CURLE_COULDNT_CONNECT:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
@@ -132,15 +151,49 @@ static dw_http_error_t http_error_from_curl(CURLcode rc,
   }
 }
 
-/* Our own words for the stops we caused, else curl's message. */
+/* OpenSSL's words when what answered a TLS handshake was not TLS: an
+ * https:// URL to a plain-HTTP port. */
+static bool http_is_not_tls(const char *msg) {
+  static const char *const signs[] = {
+      "wrong version number", "packet length too long", "unknown protocol",
+      "record layer failure"};
+  for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+    if (strstr(msg, signs[i]) != NULL)
+      return true;
+  return false;
+}
+
+/* curl's message, unless it could quote the proxy's userinfo (libcurl
+ * quotes a proxy string it cannot parse, password and all). */
+static const char *http_curl_message(const dw_transfer_t *s, CURLcode rc) {
+  char userinfo[256];
+  if (s->errbuf[0] == '\0')
+    return curl_easy_strerror(rc);
+  if (dw_proxy_userinfo(s->opts->proxy, s->req->url, userinfo,
+                        sizeof(userinfo)) &&
+      (strchr(s->errbuf, '@') != NULL || strstr(s->errbuf, userinfo) != NULL))
+    return curl_easy_strerror(rc);
+  return s->errbuf;
+}
+
+/* Our own words for the stops we caused and for the mistakes they point
+ * at, else curl's message. No '?' in ours: the transport cuts there. */
 static const char *http_reason(const dw_transfer_t *s, CURLcode rc) {
   if (rc == CURLE_WRITE_ERROR && s->verdict == DW_HTTP_ERR_TOO_LARGE)
     return "response body above max_body";
   if (rc == CURLE_WRITE_ERROR && s->verdict == DW_HTTP_ERR_ABORTED)
     return "body consumer refused the data";
-  if (s->errbuf[0] != '\0')
-    return s->errbuf;
-  return curl_easy_strerror(rc);
+  if (rc == CURLE_SSL_CONNECT_ERROR && http_is_not_tls(s->errbuf))
+    return "the server does not speak TLS there: that port serves plain "
+           "HTTP (use http://, or the server's TLS port)";
+  /* Some plain-HTTP servers hang up on a ClientHello instead of answering
+   * it; a firewall may too, so this one is said with a doubt. */
+  if (rc == CURLE_SSL_CONNECT_ERROR &&
+      (strstr(s->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
+       strstr(s->errbuf, "unexpected eof") != NULL))
+    return "the server closed the connection during the TLS handshake: if "
+           "that port serves plain HTTP, use http://";
+  return http_curl_message(s, rc);
 }
 
 /* Just before a request is sent on a connection (new or reused): a
@@ -170,8 +223,10 @@ static CURLcode transfer_set_conns(dw_transfer_t *s) {
   return rc;
 }
 
-/* The header list for req; NULL when out of memory. */
-static struct curl_slist *http_build_headers(const dw_http_req_t *req) {
+/* The header list for req, the configured lines last (dw_header keeps
+ * them off the names above); NULL when out of memory. */
+static struct curl_slist *http_build_headers(const dw_http_req_t *req,
+                                             const dw_http_opts_t *opts) {
   struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
   struct curl_slist *more = list;
 
@@ -180,6 +235,8 @@ static struct curl_slist *http_build_headers(const dw_http_req_t *req) {
   if (more != NULL && req->form_body != NULL)
     more = curl_slist_append(list,
                              "Content-Type: application/x-www-form-urlencoded");
+  for (const char *const *h = opts->headers; more != NULL && h && *h; h++)
+    more = curl_slist_append(list, *h);
   if (more == NULL) {
     curl_slist_free_all(list);
     return NULL;
@@ -223,6 +280,12 @@ static CURLcode http_set_limits(dw_transfer_t *s, long timeout_ms,
   if (rc == CURLE_OK)
     rc = http_set_protocols(e);
   HTTP_SET(rc, e, CURLOPT_ACCEPT_ENCODING, "");
+  /* A configured Proxy takes every request, whatever the environment
+   * says (no_proxy included); Proxy "" turns proxies off. */
+  if (s->opts->proxy != NULL)
+    HTTP_SET(rc, e, CURLOPT_PROXY, s->opts->proxy);
+  if (s->opts->proxy != NULL && s->opts->proxy[0] != '\0')
+    HTTP_SET(rc, e, CURLOPT_NOPROXY, "");
   HTTP_SET(rc, e, CURLOPT_SHARE, share);
   HTTP_SET(rc, e, CURLOPT_PRIVATE, (void *)s);
   /* Fails only in a libcurl built without HTTP/2; HTTP/1.1 then serves. */
@@ -241,10 +304,14 @@ static CURLcode http_set_tls(dw_transfer_t *s) {
   HTTP_SET(rc, e, CURLOPT_SSL_VERIFYHOST, o->verify_host ? 2L : 0L);
   if (o->ca_cert != NULL)
     HTTP_SET(rc, e, CURLOPT_CAINFO, o->ca_cert);
+  if (o->ca_path != NULL)
+    HTTP_SET(rc, e, CURLOPT_CAPATH, o->ca_path);
   if (o->client_cert != NULL)
     HTTP_SET(rc, e, CURLOPT_SSLCERT, o->client_cert);
   if (o->client_key != NULL)
     HTTP_SET(rc, e, CURLOPT_SSLKEY, o->client_key);
+  if (o->key_password != NULL)
+    HTTP_SET(rc, e, CURLOPT_KEYPASSWD, o->key_password);
   if (o->user_agent != NULL)
     HTTP_SET(rc, e, CURLOPT_USERAGENT, o->user_agent);
   return rc;
@@ -278,6 +345,8 @@ int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long granted_ms,
     return -ENOMEM;
   curl_easy_reset(s->easy);
   s->req = req;
+  req->err_body_len = 0;
+  req->via_proxy[0] = '\0';
   s->body_bytes = 0;
   s->verdict = DW_HTTP_OK;
   s->retry_after_s = -1;
@@ -285,7 +354,7 @@ int dw_transfer_prepare(dw_transfer_t *s, dw_http_req_t *req, long granted_ms,
   s->stale = false;
   s->retried = false;
   s->errbuf[0] = '\0';
-  s->headers = http_build_headers(req);
+  s->headers = http_build_headers(req, s->opts);
   if (s->headers == NULL)
     goto fail;
   if (http_set_limits(s, granted_ms, share) != CURLE_OK ||
@@ -317,6 +386,16 @@ void dw_transfer_abandon(dw_transfer_t *s) {
   s->req = NULL;
 }
 
+/* Which proxy a request that got no 2xx went through, for its log line:
+ * libcurl follows the environment silently otherwise. */
+static void http_note_proxy(const dw_http_opts_t *opts, dw_http_req_t *req) {
+  char shown[DW_PROXY_SHOWN_SIZE];
+  const char *from = NULL;
+  if (dw_proxy_for(opts->proxy, req->url, shown, &from))
+    snprintf(req->via_proxy, sizeof(req->via_proxy), "%s (from %s)", shown,
+             from);
+}
+
 dw_http_req_t *dw_transfer_finish(dw_transfer_t *s) {
   dw_http_req_t *req = s->req;
   long status = 0;
@@ -330,6 +409,9 @@ dw_http_req_t *dw_transfer_finish(dw_transfer_t *s) {
   req->status = status;
   req->total_s = total_s;
   req->retry_after_s = s->retry_after_s;
+  req->via_proxy[0] = '\0';
+  if (status < 200 || status > 299)
+    http_note_proxy(s->opts, req);
   dw_transfer_abandon(s);
   return req;
 }

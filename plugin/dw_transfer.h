@@ -2,7 +2,8 @@
  * Owns: an easy handle kept from request to request, the request it
  * carries, its header list, and what its callbacks saw (body bytes,
  * Retry-After, why they stopped it, a connection not fit to send on).
- * May call: libcurl, dw_conn, dw_request.
+ * May call: libcurl, dw_conn, dw_request, dw_proxy (which proxy a failed
+ * request went through).
  *
  * The transport (dw_http) keeps one dw_transfer_t per concurrency slot
  * and drives them through its multi handle: prepare, add to the multi,

@@ -204,32 +204,48 @@ int dw_url_build(char *out, size_t out_size, const char *base, const char *tmpl,
   return rc;
 }
 
-/* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Values
- * are encoded by the path escaper, so a space is sent as %20 (which every
- * form decoder accepts, like '+'). */
-char *dw_url_token_form(const char *client_id, const char *client_secret) {
-  static const char head[] = "grant_type=client_credentials&client_id=";
-  static const char mid[] = "&client_secret=";
+/* Appends "&" (unless at the start) "name=" and the encoded value; room
+ * is known to suffice (dw_url_token_form sized the buffer). */
+static int url_form_field(char *form, size_t size, size_t *pos,
+                          const char *name, const char *value) {
+  if (*pos > 0)
+    form[(*pos)++] = '&';
+  int rc = url_escape_at(form, size, pos, name);
+  if (rc == 0 && *pos + 1 < size)
+    form[(*pos)++] = '=';
+  return rc | url_escape_at(form, size, pos, value != NULL ? value : "");
+}
+
+/* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Names
+ * and values are encoded by the path escaper, so a space is sent as %20
+ * (which every form decoder accepts, like '+'). */
+char *dw_url_token_form(const char *client_id, const char *client_secret,
+                        const dw_url_param_t *params, size_t n_params) {
+  bool credentials = client_id != NULL || client_secret != NULL;
   const char *id = client_id != NULL ? client_id : "";
   const char *secret = client_secret != NULL ? client_secret : "";
-  size_t id_len = strlen(id);
-  size_t secret_len = strlen(secret);
-  if (id_len > SIZE_MAX / 8 || secret_len > SIZE_MAX / 8) {
-    errno = ENOMEM;
-    return NULL;
+  /* worst case every byte becomes %XX, so the escapes below cannot fail */
+  size_t size = sizeof("grant_type=client_credentials&client_id=&client_"
+                       "secret=") +
+                3 * (strlen(id) + strlen(secret));
+  for (size_t i = 0; i < n_params; i++) {
+    size_t add = 2 + 3 * (strlen(params[i].name) + strlen(params[i].value));
+    if (add > SIZE_MAX / 2 - size) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    size += add;
   }
-
-  /* Worst case every byte becomes %XX, so the escapes below cannot fail. */
-  size_t size = sizeof(head) + sizeof(mid) + 3 * id_len + 3 * secret_len;
   char *form = malloc(size);
   if (form == NULL)
     return NULL;
-  size_t pos = sizeof(head) - 1;
-  memcpy(form, head, pos);
-  int rc = url_escape_at(form, size, &pos, id);
-  memcpy(form + pos, mid, sizeof(mid));
-  pos += sizeof(mid) - 1;
-  rc |= url_escape_at(form, size, &pos, secret);
+  size_t pos = 0;
+  int rc = url_form_field(form, size, &pos, "grant_type", "client_credentials");
+  if (credentials)
+    rc |= url_form_field(form, size, &pos, "client_id", id) |
+          url_form_field(form, size, &pos, "client_secret", secret);
+  for (size_t i = 0; i < n_params; i++)
+    rc |= url_form_field(form, size, &pos, params[i].name, params[i].value);
   if (rc != 0) { /* unreachable by the size above; fail closed anyway */
     explicit_bzero(form, size);
     free(form);
@@ -237,6 +253,62 @@ char *dw_url_token_form(const char *client_id, const char *client_secret) {
     return NULL;
   }
   return form;
+}
+
+/* RFC 4648 base64 of in[0..len) into out (room for 4 * ceil(len / 3) + 1
+ * bytes), NUL-terminated. */
+static void url_base64(const unsigned char *in, size_t len, char *out) {
+  static const char b64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned v = (unsigned)in[i] << 16;
+    if (i + 1 < len)
+      v |= (unsigned)in[i + 1] << 8;
+    if (i + 2 < len)
+      v |= in[i + 2];
+    out[o++] = b64[(v >> 18) & 63];
+    out[o++] = b64[(v >> 12) & 63];
+    out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < len ? b64[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+/* RFC 6749 2.3.1: the ID and the secret, each form-encoded, joined by ':'
+ * and sent as the user and password of HTTP Basic (RFC 7617). */
+char *dw_url_basic_auth(const char *client_id, const char *client_secret) {
+  static const char head[] = "Authorization: Basic ";
+  const char *id = client_id != NULL ? client_id : "";
+  const char *secret = client_secret != NULL ? client_secret : "";
+  size_t raw_size = 3 * (strlen(id) + strlen(secret)) + 2;
+  if (raw_size > SIZE_MAX / 2) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  char *raw = malloc(raw_size);
+  size_t size = sizeof(head) + 4 * (raw_size / 3 + 1);
+  char *line = raw != NULL ? malloc(size) : NULL;
+  if (line == NULL) {
+    free(raw);
+    return NULL;
+  }
+  size_t pos = 0;
+  int rc = url_escape_at(raw, raw_size, &pos, id);
+  raw[pos++] = ':';
+  rc |= url_escape_at(raw, raw_size, &pos, secret);
+  memcpy(line, head, sizeof(head) - 1);
+  if (rc == 0)
+    url_base64((const unsigned char *)raw, pos, line + sizeof(head) - 1);
+  explicit_bzero(raw, raw_size);
+  free(raw);
+  if (rc != 0) { /* unreachable by the sizes above; fail closed anyway */
+    explicit_bzero(line, size);
+    free(line);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return line;
 }
 
 /* After "127.": three decimal octets without leading zeros (which some
@@ -299,18 +371,73 @@ bool dw_url_is_https(const char *url) {
   return url != NULL && strncasecmp(url, "https://", 8) == 0;
 }
 
-const char *dw_url_redact(char *out, size_t out_size, const char *url) {
-  if (url == NULL)
-    url = "";
-  const char *scheme_end = strstr(url, "://");
-  size_t head = scheme_end != NULL ? (size_t)(scheme_end - url) + 3 : 0;
-  const char *authority = url + head;
+static bool url_is_alpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* The length of a "scheme://" at the start of url (RFC 3986 3.1: a letter,
+ * then letters, digits, '+', '-', '.'), or 0. */
+static size_t url_scheme_len(const char *url) {
+  if (!url_is_alpha(url[0]))
+    return 0;
+  size_t i = 1;
+  while (i < 32 && (url_is_alpha(url[i]) || (url[i] >= '0' && url[i] <= '9') ||
+                    url[i] == '+' || url[i] == '-' || url[i] == '.'))
+    i++;
+  return strncmp(url + i, "://", 3) == 0 ? i + 3 : 0;
+}
+
+/* Appends text[0..len) to out at *pos, %XX-encoding what a quoted log
+ * field must not hold; false once out is full (the caller marks the cut). */
+static bool url_show(char *out, size_t size, size_t *pos, const char *text,
+                     size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+    size_t need = plain ? 1 : 3;
+    if (size - *pos <= need)
+      return false;
+    if (plain) {
+      out[(*pos)++] = (char)c;
+    } else {
+      out[(*pos)++] = '%';
+      out[(*pos)++] = hex[c >> 4];
+      out[(*pos)++] = hex[c & 0x0f];
+    }
+  }
+  return true;
+}
+
+/* The parts of url that may be shown, into out[0..limit) from 0; false
+ * when they do not all fit. */
+static bool url_redact_into(char *out, size_t limit, const char *url,
+                            size_t scheme, size_t *pos) {
+  const char *authority = url + scheme;
   size_t authority_len = strcspn(authority, "/?#");
-  const char *rest = authority; /* after the last '@' of the authority */
-  for (size_t i = 0; i < authority_len; i++)
+  const char *host = authority;
+  for (size_t i = 0; i < authority_len; i++) /* the last '@' ends userinfo */
     if (authority[i] == '@')
-      rest = authority + i + 1;
-  size_t rest_len = strcspn(rest, "?#");
-  snprintf(out, out_size, "%.*s%.*s", (int)head, url, (int)rest_len, rest);
+      host = authority + i + 1;
+  const char *path = authority + authority_len;
+  *pos = 0;
+  return url_show(out, limit, pos, url, scheme) &&
+         url_show(out, limit, pos, host, (size_t)(path - host)) &&
+         url_show(out, limit, pos, path, strcspn(path, "?#"));
+}
+
+const char *dw_url_redact(char *out, size_t size, const char *url) {
+  if (out == NULL || size < 8)
+    return out;
+  size_t scheme = url != NULL ? url_scheme_len(url) : 0;
+  size_t pos = 0;
+  if (scheme == 0) {
+    snprintf(out, size, "(not a URL)");
+  } else if (url_redact_into(out, size, url, scheme, &pos)) {
+    out[pos] = '\0';
+  } else { /* cut, with room left for "..." */
+    (void)url_redact_into(out, size - 3, url, scheme, &pos);
+    memcpy(out + pos, "...", 4);
+  }
   return out;
 }

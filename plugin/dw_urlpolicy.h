@@ -1,9 +1,11 @@
 /* dw_urlpolicy.h - which URLs an account may be configured to talk to.
  * Owns: the rules for BaseURL and TokenURL: http(s) only, a host, no
  * user:password@, no query in BaseURL, plain http only to loopback unless
- * AllowInsecureHTTP. May call: dw_url, dw_name, dw_log.
+ * AllowInsecureHTTP. May call: dw_url, dw_log.
  *
- * A URL that may carry a password is never quoted back. */
+ * A URL is quoted back only through dw_url_redact (no userinfo, query or
+ * fragment), and text that is not a URL at all (it may be a secret put
+ * in the wrong place) not at all. */
 #ifndef DW_URLPOLICY_H
 #define DW_URLPOLICY_H
 

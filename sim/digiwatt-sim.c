@@ -49,7 +49,9 @@ enum {
   OPT_TLS_KEY,
   OPT_FAULT,
   OPT_QUIET,
-  OPT_MAX_CONNECTIONS
+  OPT_MAX_CONNECTIONS,
+  OPT_TOKEN_AUTH,
+  OPT_REQUIRE_SCOPE
 };
 
 static const struct option options[] = {
@@ -67,6 +69,8 @@ static const struct option options[] = {
     {"fault", required_argument, NULL, OPT_FAULT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"token-auth", required_argument, NULL, OPT_TOKEN_AUTH},
+    {"require-scope", required_argument, NULL, OPT_REQUIRE_SCOPE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -86,6 +90,10 @@ static void usage(FILE *out) {
       "  --client-id ID         accepted client_id (default demo-client)\n"
       "  --client-secret S      accepted client_secret (default demo-secret)\n"
       "  --token-lifetime SEC   expires_in of issued tokens (default 3600)\n"
+      "  --token-auth MODE      how token requests carry the credentials:\n"
+      "                         post (body), basic (RFC 6749 2.3.1), any\n"
+      "                         (default: either, never both)\n"
+      "  --require-scope S      refuse token requests without scope S\n"
       "  --latency-ms N         sleep before answering each API request\n"
       "  --today YYYY-MM-DD     date the monthly histories end before (UTC)\n"
       "  --tls-cert FILE        serve HTTPS with this PEM certificate...\n"
@@ -138,6 +146,20 @@ static int add_fault(cli_t *c, const char *spec) {
   return 0;
 }
 
+static int set_token_auth(cli_t *c, const char *arg) {
+  if (strcmp(arg, "any") == 0)
+    c->srv.token_auth = SIM_AUTH_ANY;
+  else if (strcmp(arg, "post") == 0)
+    c->srv.token_auth = SIM_AUTH_POST;
+  else if (strcmp(arg, "basic") == 0)
+    c->srv.token_auth = SIM_AUTH_BASIC;
+  else {
+    fprintf(stderr, PROG ": --token-auth wants post, basic or any\n");
+    return -EINVAL;
+  }
+  return 0;
+}
+
 /* 0, 1 for --help, or -EINVAL after a message. */
 static int parse_option(cli_t *c, int opt, const char *arg) {
   long v;
@@ -185,6 +207,11 @@ static int parse_option(cli_t *c, int opt, const char *arg) {
     if (parse_number("max-connections", arg, 1, 10000, &v) != 0)
       return -EINVAL;
     c->max_connections = v;
+    return 0;
+  case OPT_TOKEN_AUTH:
+    return set_token_auth(c, arg);
+  case OPT_REQUIRE_SCOPE:
+    c->srv.require_scope = arg;
     return 0;
   case 'h':
     return 1;

@@ -88,6 +88,14 @@ st=$(fetch badgrant "$base/auth/token" \
   -d "client_id=demo-client&client_secret=demo-secret&grant_type=password")
 check "wrong grant_type answers 400 unsupported_grant_type" \
   test "$st" = 400 -a "$(json_get badgrant 'd["error"]')" = unsupported_grant_type
+# RFC 6749 2.3.1: HTTP Basic instead of the body, never both at once
+st=$(fetch basic "$base/auth/token" -u demo-client:demo-secret \
+  -d "grant_type=client_credentials")
+check "Basic credentials answer 200 with a token" \
+  test "$st" = 200 -a -n "$(json_get basic 'd["access_token"]')"
+st=$(fetch bothauth "$base/auth/token" -u demo-client:demo-secret -d "$form")
+check "Basic and body credentials together answer 400 invalid_request" \
+  test "$st" = 400 -a "$(json_get bothauth 'd["error"]')" = invalid_request
 
 # --- all ten resources, every period, twice -------------------------------
 periods="yesterday last-seven-days this-week last-week this-month last-month"
@@ -147,7 +155,7 @@ check "control rejects a bad rule with 400" test "$st" = 400
 st=$(fetch stats "$control/stats")
 check "stats are JSON" is_json stats
 check "stats count the requests above" \
-  test "$(json_get stats 'd["token_requests"]')" = 3 \
+  test "$(json_get stats 'd["token_requests"]')" = 5 \
   -a "$(json_get stats 'd["by_path"]["/smartmeters/site%2F7.a/savings"]')" = 1 \
   -a "$(json_get stats 'd["by_status"]["429"]')" = 1
 kill -TERM "$pid"

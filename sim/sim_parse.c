@@ -89,14 +89,7 @@ int sim_route_parse(const char *rel, sim_route_t *rt) {
   return 0;
 }
 
-typedef struct form {
-  char client_id[512];
-  char client_secret[512];
-  char grant_type[64];
-  bool has_id, has_secret, has_grant;
-} form_t;
-
-/* Stores one decoded pair; unknown keys (scope, ...) are ignored. */
+/* Stores one decoded pair; unknown keys (audience, ...) are ignored. */
 static int form_field(sim_form_t *f, const char *key, const char *val,
                       size_t val_len) {
   struct {
@@ -109,8 +102,9 @@ static int form_field(sim_form_t *f, const char *key, const char *val,
       {"client_secret", f->client_secret, sizeof(f->client_secret),
        &f->has_secret},
       {"grant_type", f->grant_type, sizeof(f->grant_type), &f->has_grant},
+      {"scope", f->scope, sizeof(f->scope), &f->has_scope},
   };
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
     if (strcmp(key, fields[i].name) != 0)
       continue;
     /* RFC 6749 3.1: parameters must not be included more than once. */
@@ -139,6 +133,73 @@ int sim_form_parse(const char *body, size_t len, sim_form_t *f) {
     p = amp != NULL ? amp + 1 : end;
   }
   return 0;
+}
+
+/* The value of one base64 digit, or -1. */
+static int b64_value(char c) {
+  static const char digits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const char *at = c != '\0' ? strchr(digits, c) : NULL;
+  return at != NULL ? (int)(at - digits) : -1;
+}
+
+/* Strict RFC 4648 base64 (padding required) of src into out; the length,
+ * or -1. */
+static long b64_decode(const char *src, char *out, size_t out_size) {
+  size_t len = strlen(src), n = 0;
+  if (len == 0 || len % 4 != 0 || len / 4 * 3 >= out_size)
+    return -1;
+  for (size_t i = 0; i < len; i += 4) {
+    int v[4];
+    for (int k = 0; k < 4; k++)
+      v[k] = src[i + k] == '=' && i + 4 == len && k >= 2
+                 ? 0
+                 : b64_value(src[i + k]);
+    if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0 ||
+        (src[i + 2] == '=' && src[i + 3] != '='))
+      return -1;
+    unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
+                      (unsigned)v[2] << 6 | (unsigned)v[3];
+    out[n++] = (char)(triple >> 16);
+    if (src[i + 2] != '=')
+      out[n++] = (char)(triple >> 8);
+    if (src[i + 3] != '=')
+      out[n++] = (char)triple;
+  }
+  out[n] = '\0';
+  return (long)n;
+}
+
+int sim_basic_parse(const char *value, sim_form_t *f) {
+  char raw[1100];
+  if (value == NULL || strncasecmp(value, "Basic ", 6) != 0)
+    return -EINVAL;
+  value += 6;
+  while (*value == ' ')
+    value++;
+  long n = b64_decode(value, raw, sizeof(raw));
+  char *colon = n > 0 ? memchr(raw, ':', (size_t)n) : NULL;
+  if (colon == NULL || memchr(raw, '\0', (size_t)n) != NULL)
+    return -EINVAL;
+  if (sim_percent_decode(raw, (size_t)(colon - raw), true, f->client_id,
+                         sizeof(f->client_id)) != 0 ||
+      sim_percent_decode(colon + 1, (size_t)(raw + n - colon - 1), true,
+                         f->client_secret, sizeof(f->client_secret)) != 0)
+    return -EINVAL;
+  f->has_id = f->has_secret = true;
+  return 0;
+}
+
+bool sim_scope_has(const char *scopes, const char *want) {
+  size_t n = strlen(want);
+  for (const char *p = scopes; *p != '\0';) {
+    p += strspn(p, " ");
+    size_t len = strcspn(p, " ");
+    if (len == n && n > 0 && strncmp(p, want, n) == 0)
+      return true;
+    p += len;
+  }
+  return false;
 }
 
 bool sim_is_form_type(const char *ct) {

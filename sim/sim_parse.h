@@ -37,13 +37,24 @@ typedef struct sim_form {
   char client_id[512];
   char client_secret[512];
   char grant_type[64];
-  bool has_id, has_secret, has_grant;
+  char scope[512];
+  bool has_id, has_secret, has_grant, has_scope;
 } sim_form_t;
 
 /* Parses a form body of len bytes; unknown keys are ignored. 0, or
  * -EINVAL on a repeated known key, a bad escape or an over-long value. */
 __attribute__((warn_unused_result)) int
 sim_form_parse(const char *body, size_t len, sim_form_t *f);
+
+/* The client credentials of an "Authorization: Basic ..." value (RFC
+ * 6749 2.3.1: base64 of the form-encoded ID, ':', the form-encoded
+ * secret) into f's client_id and client_secret. 0, or -EINVAL when it is
+ * not Basic, not base64, has no ':' or a bad escape. */
+__attribute__((warn_unused_result)) int sim_basic_parse(const char *value,
+                                                        sim_form_t *f);
+
+/* True when the space-separated scope list holds want. */
+bool sim_scope_has(const char *scopes, const char *want);
 
 /* Whether a Content-Type header (or NULL) names a form body. */
 bool sim_is_form_type(const char *content_type);

@@ -393,6 +393,45 @@ static bool read_form(struct MHD_Connection *conn, req_t *rq, sim_form_t *form,
   return true;
 }
 
+/* RFC 6749 2.3.1: the client authenticates with HTTP Basic or with
+ * credentials in the body, never both in one request; --token-auth may
+ * insist on one. Basic credentials land in form; false after filling the
+ * error. */
+static bool client_auth(const sim_server_t *s, struct MHD_Connection *conn,
+                        sim_form_t *form, reply_t *out) {
+  const char *basic = MHD_lookup_connection_value(
+      conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  bool in_body = form->has_id || form->has_secret;
+  if (basic != NULL && in_body) {
+    reply_error(out, 400, "invalid_request",
+                "Use only one client authentication method");
+    return false;
+  }
+  if ((basic != NULL && s->cfg.token_auth == SIM_AUTH_POST) ||
+      (basic == NULL && s->cfg.token_auth == SIM_AUTH_BASIC)) {
+    reply_error(out, 401, "invalid_client",
+                s->cfg.token_auth == SIM_AUTH_POST
+                    ? "This client sends its credentials in the body"
+                    : "This client authenticates with HTTP Basic");
+    return false;
+  }
+  if (basic != NULL && sim_basic_parse(basic, form) != 0) {
+    reply_error(out, 401, "invalid_client", "Malformed Basic credentials");
+    return false;
+  }
+  return true;
+}
+
+/* --require-scope: the token request must ask for that scope. */
+static bool scope_ok(const sim_server_t *s, const sim_form_t *form,
+                     reply_t *out) {
+  if (s->cfg.require_scope == NULL ||
+      (form->has_scope && sim_scope_has(form->scope, s->cfg.require_scope)))
+    return true;
+  reply_error(out, 400, "invalid_scope", "A required scope is missing");
+  return false;
+}
+
 static void handle_token(sim_server_t *s, struct MHD_Connection *conn,
                          const char *method, req_t *rq, reply_t *out) {
   sim_target_t t = {.token = true, .meter = "", .res = -1};
@@ -410,6 +449,8 @@ static void handle_token(sim_server_t *s, struct MHD_Connection *conn,
                 "Only client_credentials is supported");
     return;
   }
+  if (!client_auth(s, conn, &form, out) || !scope_ok(s, &form, out))
+    return;
   if (!form.has_id || !form.has_secret ||
       strcmp(form.client_id, s->cfg.client_id) != 0 ||
       !sim_same_secret(form.client_secret, s->cfg.client_secret)) {

@@ -25,6 +25,11 @@ typedef struct sim_server_cfg {
   bool today_fixed; /* use today, not the UTC date of each request */
   sim_date_t today;
   bool quiet; /* no request log on stderr */
+  /* How token requests authenticate (RFC 6749 2.3.1): credentials in the
+   * form body, in an Authorization: Basic header, or either (never
+   * both in one request). */
+  enum { SIM_AUTH_ANY, SIM_AUTH_POST, SIM_AUTH_BASIC } token_auth;
+  const char *require_scope; /* NULL, or a scope every token request asks */
 } sim_server_cfg_t;
 
 typedef struct sim_listen {

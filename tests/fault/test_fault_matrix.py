@@ -128,7 +128,9 @@ FAULTS = [
     status_fault(401, "auth", "per-slot backoff, at most one token renewal "
                  "per cycle"),
     status_fault(403, "auth"),
-    status_fault(404, "client"),
+    # permanent: BackoffMax at once, and one line per cycle for the meter
+    status_fault(404, "client", "every slot waits BackoffMax (a 404 is "
+                 "permanent), one log line per cycle names the meter"),
     status_fault(429, "rate-limit", "backoff of the whole account"),
     status_fault(500, "server"),
     status_fault(502, "server"),

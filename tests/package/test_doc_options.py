@@ -11,6 +11,8 @@ document can drift from the code:
   DW_DEFAULT_* constants of dw_config.h appear as the documented defaults;
 - the resources (slug, period or not, default refresh interval) match
   plugin/dw_resource.c, and the types named match types.db.d/digiwatt.db;
+- conf.d/digiwatt.conf shows every option, as a line of its own
+  (commented out or not);
 - the POD is clean for podchecker and the generated page for groff.
 
 README.md is parsed only when it has a "## Configuration reference" with
@@ -32,6 +34,7 @@ CONFIG_H = os.path.join(TOP_SRCDIR, "plugin", "dw_config.h")
 RESOURCE_C = os.path.join(TOP_SRCDIR, "plugin", "dw_resource.c")
 TYPES_DB = os.path.join(TOP_SRCDIR, "types.db.d", "digiwatt.db")
 README = os.path.join(TOP_SRCDIR, "README.md")
+EXAMPLE = os.path.join(TOP_SRCDIR, "conf.d", "digiwatt.conf")
 
 # DW_DEFAULT_<name> of dw_config.h -> (option, unit divisor). A new
 # constant must be added here, and documented.
@@ -285,6 +288,15 @@ def check_types(pod):
         problem("man page: names type %s, which digiwatt.db lacks" % t)
 
 
+def check_example(tables):
+    """Every option is a line of the example, commented out or not."""
+    shown = set(re.findall(r"^\s*#?\s*<?(\w+)", read(EXAMPLE), re.M))
+    for level in ("account", "meter"):
+        for name in sorted(set(tables[level]) - shown):
+            problem("conf.d/digiwatt.conf: %s option %s is not shown" %
+                    (LABEL[level], name))
+
+
 def check_rendering():
     run = subprocess.run(["podchecker", POD], capture_output=True, text=True)
     if run.returncode != 0 or "WARNING" in run.stderr:
@@ -319,12 +331,14 @@ def main():
     check_items(tables, items, code_defaults())
     check_resources(code_resources(), pod)
     check_types(pod)
+    check_example(tables)
     check_rendering()
     if problems:
         for p in problems:
             print("FAIL: " + p)
         sys.exit(1)
-    print("ok: %d account and %d smartmeter options agree (code, man page%s)"
+    print("ok: %d account and %d smartmeter options agree (code, man page%s, "
+          "conf.d/digiwatt.conf)"
           % (len(tables["account"]), len(tables["meter"]),
              "" if readme is None else ", README.md"))
 

@@ -126,6 +126,9 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
     MHD_destroy_response(r);
     return ret;
   }
+  if (strstr(url, "/gone/") != NULL)
+    return reply(
+        c, 404, "{\"error\":\"not_found\",\"message\":\"Unknown smartmeter\"}");
   if (strstr(url, "/badjson/") != NULL)
     return reply(c, 200, "{\"value\": 1.5,");
   if (strstr(url, "/consumption-history") != NULL) /* months in and out */
@@ -613,6 +616,44 @@ START_TEST(months_outside_the_window_are_skipped_with_one_warning) {
 }
 END_TEST
 
+static size_t log_lines_with(const char *needle) {
+  size_t n = 0;
+  for (size_t i = 0; i < standin_log_count(); i++)
+    n += strstr(standin_log_at(i)->text, needle) != NULL;
+  return n;
+}
+
+/* An unknown meter (404 on each of its three slots): one line naming it,
+ * with the API's own message and the fix; then it is not asked again
+ * until BackoffMax, and said once more then. The other meter goes on. */
+START_TEST(an_unknown_meter_is_said_once_and_waits_backoff_max) {
+  dw_account_t *a =
+      account("BackoffMax 120\n", "<Smartmeter \"gone\">\n</Smartmeter>\n"
+                                  "<Smartmeter \"m1\">\n</Smartmeter>\n");
+  ck_assert_int_eq(cycle(a, 0), -EIO);
+  ck_assert_int_eq(atomic_load(&data_requests), 6);
+  ck_assert_uint_eq(log_lines_with("smartmeter gone"), 1);
+  ck_assert(standin_log_contains_at(
+      LOG_WARNING, "account a, smartmeter gone: consumption/yesterday: HTTP "
+                   "status 404 (\"Unknown smartmeter\"): the API does not "
+                   "know this smartmeter or path; check its ID and Path (asked "
+                   "again after BackoffMax)"));
+  ck_assert(standin_log_contains("account a: 2 more requests failed"));
+  assert_meter_values("m1");
+  for (int i = 1; i <= 11; i++) /* 110 s: within BackoffMax */
+    cycle(a, i);
+  ck_assert_int_eq(atomic_load(&data_requests), 6 + 11 * 3);
+  ck_assert_uint_eq(log_lines_with("smartmeter gone"), 1);
+  cycle_after(a, 12, 20); /* 130 s */
+  ck_assert_int_eq(atomic_load(&data_requests), 6 + 11 * 3 + 6);
+  ck_assert_uint_eq(log_lines_with("smartmeter gone"), 2);
+  const standin_value_t *v =
+      standin_find_value("account-a", "digiwatt_errors", "client");
+  ck_assert_int_eq(v->derives[0], 6);
+  dw_account_destroy(a);
+}
+END_TEST
+
 START_TEST(a_reloaded_file_cannot_steal_an_instance) {
   char path[] = "/tmp/check_account_fleet_XXXXXX";
   int fd = mkstemp(path);
@@ -822,6 +863,7 @@ int main(void) {
   tcase_add_test(tc, a_renewal_cut_by_the_deadline_blames_no_one);
   tcase_add_test(tc, what_the_cycle_cannot_finish_is_deferred);
   tcase_add_test(tc, months_outside_the_window_are_skipped_with_one_warning);
+  tcase_add_test(tc, an_unknown_meter_is_said_once_and_waits_backoff_max);
   suite_add_tcase(s, tc);
   return standin_run_suite(s);
 }

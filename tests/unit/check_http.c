@@ -4,6 +4,7 @@
  * and counts connections and requests in flight; timing bounds are loose
  * on purpose (3x or more) because the machine is shared. */
 #include "dw_clock.h"
+#include "dw_health.h"
 #include "dw_http.h"
 
 #include "run_suite.h"
@@ -45,7 +46,11 @@ static struct {
   char accept[128];
   char auth[128];
   char body[256];
+  char user_agent[128];
+  char api_key[128]; /* X-Api-Key */
+  char tenant[128];  /* X-Tenant */
   bool has_auth;
+  atomic_int proxied; /* requests for an absolute URI: we were the proxy */
 } srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static const char json_body[] = "{\"value\":[1,2,3],\"unit\":\"kWh\"}";
@@ -189,6 +194,13 @@ static enum MHD_Result echo(struct MHD_Connection *c, const char *method,
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
   srv.has_auth = auth != NULL;
   copy_value(srv.auth, sizeof srv.auth, auth);
+  copy_value(srv.user_agent, sizeof srv.user_agent,
+             MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_USER_AGENT));
+  copy_value(srv.api_key, sizeof srv.api_key,
+             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key"));
+  copy_value(srv.tenant, sizeof srv.tenant,
+             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tenant"));
   snprintf(srv.body, sizeof srv.body, "%.*s", (int)up->len, up->buf);
   pthread_mutex_unlock(&srv.lock);
   return reply_text(c, 200, "{\"echo\":true}", NULL, NULL);
@@ -201,6 +213,8 @@ static enum MHD_Result on_get(struct MHD_Connection *c, const char *url) {
     return reply_text(c, 200, big_json, "Content-Type", "application/json");
   if (strcmp(url, "/status/404") == 0)
     return reply_text(c, 404, "{\"error\":\"no such meter\"}", NULL, NULL);
+  if (strcmp(url, "/status/404-big") == 0)
+    return reply_text(c, 404, big_json, NULL, NULL);
   if (strcmp(url, "/status/500") == 0)
     return reply_text(c, 500, "{\"error\":\"boom\"}", NULL, NULL);
   if (strcmp(url, "/redirect") == 0)
@@ -238,6 +252,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     up->len += n;
     *data_size = 0;
     return MHD_YES;
+  }
+  /* An absolute URI: a client that takes this server for its proxy. */
+  if (strncmp(url, "http://", 7) == 0) {
+    atomic_fetch_add(&srv.proxied, 1);
+    url = strchr(url + 7, '/') != NULL ? strchr(url + 7, '/') : "/";
   }
   if (strcmp(url, "/echo") != 0)
     return on_get(c, url);
@@ -292,6 +311,7 @@ static void server_start(void) {
   atomic_store(&srv.max_inflight, 0);
   atomic_store(&srv.stopping, false);
   atomic_store(&srv.stream_sent, 0);
+  atomic_store(&srv.proxied, 0);
   memset(srv.method, 0, sizeof srv.method);
   memset(srv.body, 0, sizeof srv.body);
   srv.daemon = daemon_start(NULL, NULL, &srv.port);
@@ -758,6 +778,270 @@ START_TEST(test_connections_reused_across_runs) {
 }
 END_TEST
 
+/* ---- the HTTP options of issue 11 ---------------------------------- */
+
+/* Header lines and UserAgent go with every request, the token's POST
+ * (which carries its own Authorization and Content-Type) included. */
+START_TEST(test_headers_and_user_agent) {
+  static const char *const headers[] = {"X-Api-Key: k3y-value",
+                                        "X-Tenant:\tblue", NULL};
+  dw_http_opts_t o = opts_default();
+  o.headers = headers;
+  o.user_agent = "collectd-digiwatt/9.9 (test)";
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "/echo");
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_str_eq(srv.method, "GET");
+  ck_assert_str_eq(srv.api_key, "k3y-value");
+  ck_assert_str_eq(srv.tenant, "blue");
+  ck_assert_str_eq(srv.user_agent, "collectd-digiwatt/9.9 (test)");
+  ck_assert_str_eq(srv.accept, "application/json");
+
+  probe_t *t = probes_new(1, "/echo");
+  t->req.form_body = "grant_type=client_credentials";
+  t->req.auth_header = "Authorization: Basic Og==";
+  run_probes(h, t, 1, 10000);
+  ck_assert_str_eq(srv.method, "POST");
+  ck_assert_str_eq(srv.api_key, "k3y-value");
+  ck_assert_str_eq(srv.auth, "Basic Og==");
+  ck_assert_str_eq(srv.content_type, "application/x-www-form-urlencoded");
+  dw_http_destroy(h);
+  free(p);
+  free(t);
+}
+END_TEST
+
+/* The API's own words come back with a non-2xx, bounded; a 2xx keeps
+ * none (its body went to the decoder). */
+START_TEST(test_error_body_kept) {
+  probe_t *p = run_one("/status/404", opts_default(), 0);
+  ck_assert_int_eq(p->req.status, 404);
+  ck_assert_uint_eq(p->req.err_body_len,
+                    strlen("{\"error\":\"no such meter\"}"));
+  ck_assert(memcmp(p->req.err_body, "{\"error\":\"no such meter\"}",
+                   p->req.err_body_len) == 0);
+  ck_assert_str_eq(p->req.via_proxy, "");
+  free(p);
+
+  p = run_one("/status/404-big", opts_default(), 0);
+  ck_assert_uint_eq(p->req.err_body_len, DW_HTTP_ERR_BODY_MAX);
+  ck_assert(memcmp(p->req.err_body, big_json, DW_HTTP_ERR_BODY_MAX) == 0);
+  free(p);
+
+  p = run_one("/json", opts_default(), 0);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_uint_eq(p->req.err_body_len, 0);
+  free(p);
+}
+END_TEST
+
+/* Proxy takes every request, even one to a host that does not exist: the
+ * test server plays the proxy. */
+START_TEST(test_proxy_used) {
+  char proxy[64];
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%u", srv.port);
+  setenv("no_proxy", "*", 1); /* a configured Proxy ignores it */
+  dw_http_opts_t o = opts_default();
+  o.proxy = proxy;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, "http://unreachable.invalid/json");
+  run_probes(h, p, 1, 10000);
+  unsetenv("no_proxy");
+  ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_uint_eq(p->body_len, strlen(json_body));
+  ck_assert_int_eq(atomic_load(&srv.proxied), 1);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* A proxy that refuses: the failure says it went through that proxy, and
+ * never shows the proxy's password. */
+START_TEST(test_proxy_refused_is_named) {
+  char proxy[96], want[96], why[256];
+  unsigned port = closed_port();
+  snprintf(proxy, sizeof proxy, "http://ops:s3cret@127.0.0.1:%u", port);
+  dw_http_opts_t o = opts_default();
+  o.proxy = proxy;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "/json");
+  run_probes(h, p, 1, 10000);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_CONNECT);
+  snprintf(want, sizeof want, "127.0.0.1:%u (from Proxy)", port);
+  ck_assert_str_eq(p->req.via_proxy, want);
+  dw_health_describe(&p->req, why, sizeof why);
+  snprintf(want, sizeof want,
+           "request failed (connect) through proxy 127.0.0.1:%u (from "
+           "Proxy): ",
+           port);
+  ck_assert_msg(strncmp(why, want, strlen(want)) == 0, "%s", why);
+  ck_assert_ptr_null(strstr(why, "s3cret"));
+  ck_assert_ptr_null(strstr(p->req.errmsg, "s3cret"));
+  ck_assert_int_eq(atomic_load(&srv.connections), 0);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* Without Proxy, libcurl follows http_proxy (a stray one broke loopback
+ * requests without saying so): the failure names the variable. Proxy ""
+ * ignores the environment; no_proxy keeps a host out. */
+START_TEST(test_proxy_from_environment) {
+  char env[64], want[96], why[256];
+  unsigned port = closed_port();
+  snprintf(env, sizeof env, "http://127.0.0.1:%u", port);
+  setenv("http_proxy", env, 1);
+  dw_http_opts_t o = opts_default();
+  probe_t *p = run_one("/json", o, 0);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_CONNECT);
+  snprintf(want, sizeof want, "127.0.0.1:%u (from http_proxy)", port);
+  ck_assert_str_eq(p->req.via_proxy, want);
+  dw_health_describe(&p->req, why, sizeof why);
+  ck_assert_ptr_nonnull(strstr(why, "through proxy 127.0.0.1:"));
+  free(p);
+
+  o.proxy = "";
+  p = run_one("/json", o, 0);
+  ck_assert_int_eq(p->req.error, DW_HTTP_OK);
+  ck_assert_int_eq(p->req.status, 200);
+  free(p);
+
+  o.proxy = NULL;
+  setenv("no_proxy", "localhost, 127.0.0.1", 1);
+  p = run_one("/json", o, 0);
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_str_eq(p->req.via_proxy, "");
+  free(p);
+  unsetenv("no_proxy");
+  unsetenv("http_proxy");
+}
+END_TEST
+
+/* One connection of a raw TCP server: answered with `answer` after the
+ * client's first bytes (NULL: hung up on at once), then a FIN, and
+ * whatever the client still sends is read, so no RST follows and the
+ * client sees exactly what was written. */
+typedef struct one_shot {
+  int fd;
+  const char *answer;
+  unsigned port;
+  pthread_t thread;
+} one_shot_t;
+
+static void *one_shot_main(void *arg) {
+  one_shot_t *o = arg;
+  int c = accept(o->fd, NULL, NULL);
+  if (c >= 0) {
+    char buf[4096];
+    if (o->answer != NULL && read(c, buf, sizeof buf) > 0)
+      (void)!write(c, o->answer, strlen(o->answer));
+    shutdown(c, SHUT_WR);
+    while (read(c, buf, sizeof buf) > 0)
+      ;
+    close(c);
+  }
+  return NULL;
+}
+
+static void one_shot_start(one_shot_t *o, const char *answer) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  o->answer = answer;
+  o->fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(o->fd, 0);
+  ck_assert_int_eq(bind(o->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(listen(o->fd, 1), 0);
+  ck_assert_int_eq(getsockname(o->fd, (struct sockaddr *)&sa, &len), 0);
+  o->port = ntohs(sa.sin_port);
+  ck_assert_int_eq(pthread_create(&o->thread, NULL, one_shot_main, o), 0);
+}
+
+static void one_shot_end(one_shot_t *o) {
+  pthread_join(o->thread, NULL);
+  close(o->fd);
+}
+
+/* https:// to a plain-HTTP port, which answers the ClientHello with an
+ * HTTP error: our words, not OpenSSL's. */
+START_TEST(test_wrong_scheme_for_the_port) {
+  one_shot_t srv1;
+  one_shot_start(&srv1, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                        "Connection: close\r\n\r\n");
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, "https://127.0.0.1:%u/json", srv1.port);
+  run_probes(h, p, 1, 10000);
+  one_shot_end(&srv1);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TLS);
+  ck_assert_msg(strstr(p->req.errmsg, "the server does not speak TLS there") !=
+                    NULL,
+                "%s", p->req.errmsg);
+  ck_assert_ptr_null(strstr(p->req.errmsg, "wrong version number"));
+  ck_assert_ptr_null(strstr(p->req.errmsg, "OpenSSL"));
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* A server that hangs up on the ClientHello (as some plain-HTTP servers
+ * do): said with a doubt, still in our words. */
+START_TEST(test_hang_up_in_the_handshake) {
+  one_shot_t srv1;
+  one_shot_start(&srv1, NULL);
+  dw_http_opts_t o = opts_default();
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(1, "");
+  snprintf(p->url, sizeof p->url, "https://127.0.0.1:%u/json", srv1.port);
+  run_probes(h, p, 1, 10000);
+  one_shot_end(&srv1);
+  ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TLS);
+  ck_assert_msg(strstr(p->req.errmsg, "closed the connection during the TLS "
+                                      "handshake: if that port serves plain "
+                                      "HTTP, use http://") != NULL,
+                "%s", p->req.errmsg);
+  ck_assert_ptr_null(strstr(p->req.errmsg, "SSL_ERROR"));
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* The transport keeps its own copies of the header lines and the proxy:
+ * the configuration that made them may go. */
+START_TEST(test_new_settings_are_copied) {
+  char key[] = "X-Api-Key: k3y-value";
+  char tenant[] = "X-Tenant: blue";
+  const char *headers[] = {key, tenant, NULL};
+  char proxy[] = "";
+  dw_http_opts_t o = opts_default();
+  o.headers = headers;
+  o.proxy = proxy;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  memset(key, 'Z', sizeof key - 1);
+  memset(tenant, 'Z', sizeof tenant - 1);
+  headers[0] = NULL;
+  setenv("http_proxy", "http://127.0.0.1:9", 1); /* Proxy "" ignores it */
+  probe_t *p = probes_new(1, "/echo");
+  run_probes(h, p, 1, 10000);
+  unsetenv("http_proxy");
+  ck_assert_int_eq(p->req.status, 200);
+  ck_assert_str_eq(srv.api_key, "k3y-value");
+  ck_assert_str_eq(srv.tenant, "blue");
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
 /* ---- API edges ----------------------------------------------------- */
 
 START_TEST(test_error_names) {
@@ -942,6 +1226,14 @@ static Suite *http_suite(void) {
                       sizeof tls_cases / sizeof tls_cases[0]);
   tcase_add_test(tc, test_concurrency_cap);
   tcase_add_test(tc, test_connections_reused_across_runs);
+  tcase_add_test(tc, test_headers_and_user_agent);
+  tcase_add_test(tc, test_error_body_kept);
+  tcase_add_test(tc, test_proxy_used);
+  tcase_add_test(tc, test_proxy_refused_is_named);
+  tcase_add_test(tc, test_proxy_from_environment);
+  tcase_add_test(tc, test_wrong_scheme_for_the_port);
+  tcase_add_test(tc, test_hang_up_in_the_handshake);
+  tcase_add_test(tc, test_new_settings_are_copied);
   tcase_add_test(tc, test_error_names);
   tcase_add_test(tc, test_create_edges);
   suite_add_tcase(s, tc);

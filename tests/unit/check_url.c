@@ -262,16 +262,79 @@ static const form_case_t form_cases[] = {
            "p%40ss%20w%26rd%3D%2B%25"},
     {"a.b", "caf\xc3\xa9~", GRANT "a%2Eb&client_secret=caf%C3%A9~"},
     {"", "", GRANT "&client_secret="},
-    {NULL, NULL, GRANT "&client_secret="},
+    {NULL, NULL, "grant_type=client_credentials"}, /* TokenAuth "basic" */
+    {"id", NULL, GRANT "id&client_secret="},
     {"x&client_secret=y", "z", GRANT "x%26client_secret%3Dy&client_secret=z"},
 };
 
 START_TEST(test_form_table) {
   const form_case_t *c = &form_cases[_i];
-  char *form = dw_url_token_form(c->id, c->secret);
+  char *form = dw_url_token_form(c->id, c->secret, NULL, 0);
   ck_assert_ptr_nonnull(form);
   ck_assert_str_eq(form, c->want);
   free(form);
+}
+END_TEST
+
+/* TokenParam pairs follow the credentials, names and values encoded. */
+START_TEST(test_form_params) {
+  static const dw_url_param_t params[] = {
+      {"scope", "read:meters write"},
+      {"audience", "https://api.example/"},
+      {"x&y=z", "a+b%c"},
+      {"empty", ""},
+  };
+  char *form = dw_url_token_form("id", "s3cret", params, 4);
+  ck_assert_ptr_nonnull(form);
+  ck_assert_str_eq(form, GRANT "id&client_secret=s3cret"
+                               "&scope=read%3Ameters%20write"
+                               "&audience=https%3A%2F%2Fapi%2Eexample%2F"
+                               "&x%26y%3Dz=a%2Bb%25c&empty=");
+  free(form);
+  form = dw_url_token_form(NULL, NULL, params, 1);
+  ck_assert_str_eq(form, "grant_type=client_credentials"
+                         "&scope=read%3Ameters%20write");
+  free(form);
+}
+END_TEST
+
+/* --- dw_url_basic_auth ---------------------------------------------------- */
+
+static const struct {
+  const char *id, *secret, *want;
+} basic_cases[] = {
+    /* base64("client:s3cret") */
+    {"client", "s3cret", "Authorization: Basic Y2xpZW50OnMzY3JldA=="},
+    /* RFC 6749 2.3.1: each form-encoded first, so a ':' in the ID cannot
+     * move the split: base64("a%3Ab:p%40ss%20w") */
+    {"a:b", "p@ss w", "Authorization: Basic YSUzQWI6cCU0MHNzJTIwdw=="},
+    /* base64(":") */
+    {"", "", "Authorization: Basic Og=="},
+    {NULL, NULL, "Authorization: Basic Og=="},
+    /* base64("ab:c"), base64("abc:de"): the two paddings */
+    {"ab", "c", "Authorization: Basic YWI6Yw=="},
+    {"abc", "de", "Authorization: Basic YWJjOmRl"},
+};
+
+START_TEST(test_basic_table) {
+  char *line = dw_url_basic_auth(basic_cases[_i].id, basic_cases[_i].secret);
+  ck_assert_ptr_nonnull(line);
+  ck_assert_str_eq(line, basic_cases[_i].want);
+  free(line);
+}
+END_TEST
+
+/* A long secret: the line holds exactly the encoding, nothing more. */
+START_TEST(test_basic_long) {
+  char secret[4097];
+  memset(secret, '%', sizeof(secret) - 1); /* each becomes %25 */
+  secret[sizeof(secret) - 1] = '\0';
+  char *line = dw_url_basic_auth("id", secret);
+  ck_assert_ptr_nonnull(line);
+  size_t raw = 3 + 3 * 4096; /* "id:" and the encoded secret */
+  ck_assert_uint_eq(strlen(line),
+                    strlen("Authorization: Basic ") + 4 * ((raw + 2) / 3));
+  free(line);
 }
 END_TEST
 
@@ -313,7 +376,7 @@ START_TEST(test_form_round_trip) {
     id[rand() % 64] = '\0';
     secret[rand() % 64] = '\0';
     id[63] = secret[63] = '\0';
-    char *form = dw_url_token_form(id, secret);
+    char *form = dw_url_token_form(id, secret, NULL, 0);
     ck_assert_ptr_nonnull(form);
     ck_assert(strncmp(form, GRANT, strlen(GRANT)) == 0);
     const char *p = form_decode(form + strlen(GRANT), got_id);
@@ -408,41 +471,79 @@ START_TEST(test_scheme_table) {
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* --- dw_url_redact ------------------------------------------------------- */
 
-/* What dw_url_redact() keeps of a URL for a log line. */
-static const struct {
+typedef struct redact_case {
   const char *url;
-  const char *shown;
-} redact_cases[] = {
-    {"https://api.example/v1", "https://api.example/v1"},
-    {"https://api.example/auth/token?api_key=s3cret",
-     "https://api.example/auth/token"},
-    {"https://user:pa55@api.example:8443/t?x=1#frag",
-     "https://api.example:8443/t"},
-    {"https://api.example#frag", "https://api.example"},
-    {"https://a@b@api.example/p", "https://api.example/p"},
-    {"http://127.0.0.1:9/?", "http://127.0.0.1:9/"},
-    {"bogus?key=1", "bogus"},
-    {"", ""},
+  size_t size;
+  const char *want;
+} redact_case_t;
+
+static const redact_case_t redact_cases[] = {
+    {"https://api.example/v1", 64, "https://api.example/v1"},
+    {"https://sso.example/token?api_key=s3cret", 64,
+     "https://sso.example/token"},
+    {"https://sso.example/token#frag=s3cret", 64, "https://sso.example/token"},
+    {"https://me:s3cret@api.example:8443/v1", 64,
+     "https://api.example:8443/v1"},
+    {"http://a@b:s3cret@127.0.0.1:9/x?y#z", 64, "http://127.0.0.1:9/x"},
+    {"https://api.example?s3cret", 64, "https://api.example"},
+    {"https://api.example/a@b/c", 64, "https://api.example/a@b/c"},
+    {"socks5h://u:s3cret@proxy:1080", 64, "socks5h://proxy:1080"},
+    {"HTTP://Host/Path", 64, "HTTP://Host/Path"},
+    {"https://h/a b\"c\\d\x01\xc3\xa9", 64, "https://h/a%20b%22c%5Cd%01%C3%A9"},
+    {"https://", 64, "https://"},
+    /* not a URL: nothing of it is shown */
+    {"s3cret", 64, "(not a URL)"},
+    {"", 64, "(not a URL)"},
+    {NULL, 64, "(not a URL)"},
+    {"api.example/x?s3cret", 64, "(not a URL)"},
+    {"://x", 64, "(not a URL)"},
+    {"1http://x", 64, "(not a URL)"},
+    {"me:s3cret@api.example", 64, "(not a URL)"},
+    /* cut to fit, exact fits */
+    {"https://api.example/v1", 23, "https://api.example/v1"},
+    {"https://api.example/v1", 22, "https://api.exampl..."},
+    {"https://api.example/v1", 12, "https://..."},
+    {"https://h/\x01\x02", 16, "https://h/..."},
+    {"https://h/\x01\x02", 17, "https://h/%01%02"},
+    {"https://h/", 8, "http..."},
 };
 
 START_TEST(test_redact_table) {
-  char out[128];
-  ck_assert_str_eq(dw_url_redact(out, sizeof(out), redact_cases[_i].url),
-                   redact_cases[_i].shown);
+  const redact_case_t *c = &redact_cases[_i];
+  char buf[128];
+  memset(buf, '#', sizeof(buf));
+  ck_assert_ptr_eq(dw_url_redact(buf, c->size, c->url), buf);
+  ck_assert_msg(strcmp(buf, c->want) == 0, "case %d: \"%s\", want \"%s\"", _i,
+                buf, c->want);
+  ck_assert_ptr_null(strstr(buf, "s3cret"));
+  for (size_t i = c->size; i < sizeof(buf); i++)
+    ck_assert_int_eq(buf[i], '#');
 }
 END_TEST
 
-/* Cut to fit, and a NULL URL is an empty one. */
-START_TEST(test_redact_bounds) {
-  char small[16];
-  ck_assert_str_eq(dw_url_redact(small, sizeof(small),
-                                 "https://api.example/a/long/path?k=v"),
-                   "https://api.exa");
-  ck_assert_str_eq(dw_url_redact(small, sizeof(small), NULL), "");
+/* Every size from 8 to the whole fits, never past it, always terminated. */
+START_TEST(test_redact_every_size) {
+  static const char url[] = "https://u:p@api.example:8443/v1/x%20y?q=s3cret";
+  char buf[96];
+  for (size_t size = 8; size < sizeof(buf); size++) {
+    memset(buf, '#', sizeof(buf));
+    dw_url_redact(buf, size, url);
+    ck_assert_uint_lt(strlen(buf), size);
+    for (size_t i = size; i < sizeof(buf); i++)
+      ck_assert_int_eq(buf[i], '#');
+    ck_assert_ptr_null(strstr(buf, "s3cret"));
+    ck_assert_ptr_null(strstr(buf, "u:p"));
+  }
+  dw_url_redact(NULL, 64, url);
+  buf[0] = '#';
+  dw_url_redact(buf, 7, url); /* too small: untouched */
+  ck_assert_int_eq(buf[0], '#');
 }
 END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *url_suite(void) {
   Suite *s = suite_create("dw_url");
@@ -460,11 +561,16 @@ static Suite *url_suite(void) {
   tc = tcase_create("form");
   tcase_add_loop_test(tc, test_form_table, 0, N(form_cases));
   tcase_add_test(tc, test_form_round_trip);
+  tcase_add_test(tc, test_form_params);
+  tcase_add_loop_test(tc, test_basic_table, 0, N(basic_cases));
+  tcase_add_test(tc, test_basic_long);
   suite_add_tcase(s, tc);
   tc = tcase_create("scheme");
   tcase_add_loop_test(tc, test_scheme_table, 0, N(scheme_cases));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("redact");
   tcase_add_loop_test(tc, test_redact_table, 0, N(redact_cases));
-  tcase_add_test(tc, test_redact_bounds);
+  tcase_add_test(tc, test_redact_every_size);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -99,11 +99,9 @@ void standin_set_dispatch_status(int status);
 void standin_set_verbose(bool verbose);
 
 /* Reads collectd.conf syntax into a tree whose root has no key and holds
- * the top-level items as children, like oconfig_parse_file(). Supports
- * keys, "quoted strings" with \" and \\ escapes, numbers, true/false (and
- * yes/no/on/off), unquoted words as strings, <Block args>...</Block>
- * nesting and # comments. NULL on a syntax error (printed to stderr with
- * its line) or ENOMEM. Free with standin_config_free(). */
+ * the top-level items as children, like oconfig_parse_file(), with
+ * conf_text_parse() (see conf_text.h for the syntax). NULL on a syntax
+ * error, printed to stderr with its line. Free with standin_config_free(). */
 oconfig_item_t *standin_config_parse(const char *text);
 
 /* Frees a tree from standin_config_parse(); accepts NULL. */
