@@ -206,10 +206,12 @@ FAULTS = [
           broken=("consumption-distribution", "disaggregation",
                   "yearly-consumption-distribution")),
     Fault("token-400", ["token=status:400"],
-          "token endpoint 400: one ERROR naming the credentials, FAILURE "
-          "(cannot authenticate), token attempts back off, no data request; "
-          "OKAY and values on recovery", kind="token",
-          log=r"token.*HTTP status 400"),
+          "token endpoint 400 invalid_request: one ERROR naming TokenParam "
+          "and TokenAuth (the form, not the credentials), FAILURE (cannot "
+          "authenticate), token attempts back off, no data request; OKAY "
+          "and values on recovery", kind="token",
+          log=r"token.*HTTP status 400, OAuth error invalid_request \(check "
+              r"TokenParam and TokenAuth\)", nolog=CREDENTIALS),
     Fault("token-401", ["token=status:401"],
           "token endpoint 401 (bad credentials): as token-400", kind="token",
           log=r"token.*HTTP status 401"),

@@ -9,6 +9,7 @@
 #include "dw_config.h"
 #include "dw_http.h"
 #include "dw_report.h"
+#include "one_shot.h"
 #include "run_suite.h"
 #include "stand_in.h"
 
@@ -264,6 +265,9 @@ START_TEST(an_oauth_error_names_its_option) {
   ck_assert(standin_log_contains_at(
       LOG_ERR, ": HTTP status 400, OAuth error invalid_scope (check "
                "TokenParam: the issuer refuses the scope asked for)"));
+  /* the form was refused, not the client: the notification says so */
+  ck_assert_msg(strstr(notification(), "(token request refused)") != NULL,
+                "%s", notification());
   assert_no_secret_said();
   dw_config_free(&cfg);
 }
@@ -292,10 +296,13 @@ END_TEST
 /* https:// to a plain-HTTP port: "does not speak TLS", not OpenSSL's
  * "wrong version number", and again no "cannot authenticate". */
 START_TEST(https_to_a_plain_port_says_so) {
+  one_shot_t plain;
+  one_shot_start(&plain, ONE_SHOT_HTTP_400);
   dw_config_t cfg = {0};
-  config(&cfg, "https://127.0.0.1:%u/token", port, "");
+  config(&cfg, "https://127.0.0.1:%u/token", plain.port, "");
   dw_auth_verdict_t v;
   ck_assert_int_eq(renew(&cfg, &v), DW_AUTH_FAILED);
+  one_shot_end(&plain);
   ck_assert(standin_log_contains_at(
       LOG_ERR, "request failed (tls): the server does not speak TLS there: "
                "that port serves plain HTTP (use http://, or the server's TLS "

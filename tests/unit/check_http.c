@@ -7,6 +7,7 @@
 #include "dw_health.h"
 #include "dw_http.h"
 
+#include "one_shot.h"
 #include "run_suite.h"
 
 #include <check.h>
@@ -923,57 +924,11 @@ START_TEST(test_proxy_from_environment) {
 }
 END_TEST
 
-/* One connection of a raw TCP server: answered with `answer` after the
- * client's first bytes (NULL: hung up on at once), then a FIN, and
- * whatever the client still sends is read, so no RST follows and the
- * client sees exactly what was written. */
-typedef struct one_shot {
-  int fd;
-  const char *answer;
-  unsigned port;
-  pthread_t thread;
-} one_shot_t;
-
-static void *one_shot_main(void *arg) {
-  one_shot_t *o = arg;
-  int c = accept(o->fd, NULL, NULL);
-  if (c >= 0) {
-    char buf[4096];
-    if (o->answer != NULL && read(c, buf, sizeof buf) > 0)
-      (void)!write(c, o->answer, strlen(o->answer));
-    shutdown(c, SHUT_WR);
-    while (read(c, buf, sizeof buf) > 0)
-      ;
-    close(c);
-  }
-  return NULL;
-}
-
-static void one_shot_start(one_shot_t *o, const char *answer) {
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  o->answer = answer;
-  o->fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(o->fd, 0);
-  ck_assert_int_eq(bind(o->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(listen(o->fd, 1), 0);
-  ck_assert_int_eq(getsockname(o->fd, (struct sockaddr *)&sa, &len), 0);
-  o->port = ntohs(sa.sin_port);
-  ck_assert_int_eq(pthread_create(&o->thread, NULL, one_shot_main, o), 0);
-}
-
-static void one_shot_end(one_shot_t *o) {
-  pthread_join(o->thread, NULL);
-  close(o->fd);
-}
-
 /* https:// to a plain-HTTP port, which answers the ClientHello with an
  * HTTP error: our words, not OpenSSL's. */
 START_TEST(test_wrong_scheme_for_the_port) {
   one_shot_t srv1;
-  one_shot_start(&srv1, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
-                        "Connection: close\r\n\r\n");
+  one_shot_start(&srv1, ONE_SHOT_HTTP_400);
   dw_http_opts_t o = opts_default();
   dw_http_t *h = dw_http_create(&o);
   ck_assert_ptr_nonnull(h);
