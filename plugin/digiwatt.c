@@ -1,9 +1,10 @@
 /* digiwatt.c - the glue between collectd and the rooms.
  * Owns: the callbacks registered with collectd, the configuration between
  * the config and init callbacks, and whether this is a test read.
- * May call: dw_config, dw_validate, dw_account, dw_worker, dw_http
- * (global init), dw_clock, dw_log, collectd's plugin_register_*,
- * plugin_thread_create and global_option_get.
+ * May call: dw_config, dw_validate, dw_account, dw_worker, dw_statefile
+ * (the state directory), dw_http (global init), dw_clock, dw_log,
+ * collectd's plugin_register_*, plugin_thread_create and
+ * global_option_get.
  *
  * collectd hands the <Plugin digiwatt> blocks to the config callback; the
  * init callback validates the whole configuration once, then turns each
@@ -17,12 +18,14 @@
  * `collectd -T` (a test read) sets ReadThreads to -1 and runs each read
  * callback once: then there is no worker, the callback runs one whole
  * cycle itself and fails when the account cannot be used, so that -T
- * exits non-zero. No room calls into this file. */
+ * exits non-zero; it neither reads nor writes the state files, which
+ * belong to the daemon. No room calls into this file. */
 #include "dw_account.h"
 #include "dw_clock.h"
 #include "dw_config.h"
 #include "dw_http.h"
 #include "dw_log.h"
+#include "dw_statefile.h"
 #include "dw_validate.h"
 #include "dw_worker.h"
 
@@ -74,7 +77,7 @@ static int digiwatt_read(user_data_t *ud) {
   reader_t *r = ud->data;
   if (r->worker == NULL)
     return digiwatt_test_read(r->account);
-  (void)dw_worker_tick(r->worker, plugin_get_interval());
+  (void)dw_worker_tick(r->worker, cdtime(), plugin_get_interval());
   return 0;
 }
 
@@ -84,11 +87,8 @@ static void worker_cycle(void *account, uint64_t now, uint64_t interval) {
 
 static void worker_interrupt(void *account) { dw_account_interrupt(account); }
 
-static uint64_t worker_wall(void) { return cdtime(); }
-
 static const dw_worker_ops_t worker_ops = {.cycle = worker_cycle,
                                            .interrupt = worker_interrupt,
-                                           .wall = worker_wall,
                                            .spawn = plugin_thread_create};
 
 /* Called by collectd when it frees the read callback (at shutdown, or
@@ -98,6 +98,8 @@ static void reader_free(void *ud) {
   if (r == NULL)
     return;
   dw_worker_stop(r->worker);
+  if (r->worker != NULL)
+    dw_account_save(r->account, cdtime());
   dw_account_destroy(r->account);
   free(r);
 }
@@ -135,10 +137,58 @@ static int register_account(dw_account_t *account, bool test_read) {
       &(user_data_t){.data = r, .free_func = reader_free});
 }
 
+/* The directory of the state files: StateDirectory, by default
+ * "digiwatt" under collectd's BaseDir; NULL when state is not kept
+ * ("" or a directory that cannot be made, which is said). Malloc'ed. */
+static char *state_directory(const dw_config_t *cfg) {
+  const char *dir = cfg->state_dir;
+  char buf[4096];
+  if (dir == NULL) {
+    const char *base = global_option_get("BaseDir");
+    snprintf(buf, sizeof(buf), "%s/%s", base ? base : ".",
+             DW_DEFAULT_STATE_DIR);
+    dir = buf;
+  }
+  if (dir[0] == '\0')
+    return NULL;
+  char why[256];
+  int loose;
+  if (dw_statefile_dir(dir, &loose, why, sizeof(why)) != 0) {
+    dw_log(DW_LOG_WARNING,
+           "StateDirectory \"%s\": %s; nothing is kept across restarts "
+           "(give a writable directory, or StateDirectory \"\" to say so)",
+           dir, why);
+    return NULL;
+  }
+  if (loose)
+    dw_log(DW_LOG_WARNING,
+           "StateDirectory \"%s\": others may write to it; make it mode "
+           "0700",
+           dir);
+  return strdup(dir);
+}
+
+/* Where each account keeps its state: <dir>/<account>.state. */
+static void state_files(dw_config_t *cfg, const char *dir) {
+  for (size_t i = 0; i < cfg->accounts_len; i++) {
+    dw_account_cfg_t *a = &cfg->accounts[i];
+    a->state_save_ms =
+        cfg->state_save_ms > 0 ? cfg->state_save_ms : DW_DEFAULT_STATE_SAVE_MS;
+    if (dir == NULL)
+      continue;
+    char path[4096 + 80];
+    snprintf(path, sizeof(path), "%s/%s.state", dir, a->name);
+    a->state_file = strdup(path); /* NULL (out of memory): none kept */
+  }
+}
+
 /* One account per configured <Account>, each given the SmartmeterFile
  * that validation read. */
 static int start_accounts(dw_config_t *cfg, dw_validated_t *files) {
   bool test_read = is_test_read();
+  char *dir = test_read ? NULL : state_directory(cfg);
+  state_files(cfg, dir);
+  free(dir);
   int status = 0;
   for (size_t i = 0; i < cfg->accounts_len; i++) {
     dw_validated_file_t *f = &files->files[i];

@@ -13,6 +13,7 @@
 #include "dw_fetch.h"
 #include "dw_health.h"
 #include "dw_http.h"
+#include "dw_keep.h"
 #include "dw_log.h"
 #include "dw_report.h"
 #include "dw_roster.h"
@@ -38,6 +39,7 @@ struct dw_account {
   dw_auth_t *auth;
   dw_report_t report;
   dw_emit_t emit;
+  dw_keep_t keep; /* the state file */
   struct {
     dw_roster_t roster;
     dw_meterfile_stamp_t stamp; /* of the SmartmeterFile read last */
@@ -82,62 +84,6 @@ typedef struct wave {
 
 /* --- the roster ----------------------------------------------------------- */
 
-/* Builds the roster from the configuration and file; on success replaces
- * the account's, carrying over what it knew about meters that stay. */
-static int account_load_roster(dw_account_t *a, const dw_meterfile_t *file,
-                               const dw_meterfile_stamp_t *stamp) {
-  dw_roster_t fresh;
-  int status = dw_roster_build(&fresh, &a->cfg, file);
-  if (status != 0) {
-    dw_log(DW_LOG_ERR, "account %s: out of memory building the roster",
-           a->cfg.name);
-    return status;
-  }
-  dw_roster_adopt(&fresh, &a->meters.roster);
-  dw_roster_free(&a->meters.roster);
-  a->meters.roster = fresh;
-  if (stamp != NULL)
-    a->meters.stamp = *stamp;
-  return 0;
-}
-
-/* Re-reads the SmartmeterFile when it changed since the last read; a
- * broken rewrite is logged once and the meters read before are kept. */
-static void account_refresh_roster(dw_account_t *a) {
-  const char *path = a->cfg.smartmeter_file;
-  dw_meterfile_stamp_t stamp;
-  if (path == NULL || dw_meterfile_stat(path, &stamp) != 0 ||
-      dw_meterfile_stamp_equal(&stamp, &a->meters.stamp))
-    return;
-  dw_meterfile_t file = {0};
-  char err[256];
-  size_t before = a->meters.roster.meters_len;
-  if (dw_meterfile_load(path, &file, &stamp, err, sizeof(err)) != 0) {
-    dw_log(DW_LOG_ERR,
-           "account %s: SmartmeterFile \"%s\": %s; keeping the %zu "
-           "smartmeters read before",
-           a->cfg.name, path, err, before);
-    a->meters.stamp = stamp; /* logged once; wait for the next change */
-    return;
-  }
-  if (file.len == 0 && before > 0) {
-    /* most likely a rewrite caught half way; an operator who means it
-     * leaves a comment line, or restarts */
-    dw_log(DW_LOG_WARNING,
-           "account %s: SmartmeterFile \"%s\" lists no smartmeter; keeping "
-           "the %zu smartmeters read before",
-           a->cfg.name, path, before);
-    a->meters.stamp = stamp;
-  } else if (account_load_roster(a, &file, &stamp) == 0)
-    dw_log(DW_LOG_INFO,
-           "account %s: SmartmeterFile \"%s\" changed: %zu smartmeters "
-           "(%zu before)",
-           a->cfg.name, path, a->meters.roster.meters_len, before);
-  else
-    a->meters.stamp = stamp;
-  dw_meterfile_free(&file);
-}
-
 /* --- lifecycle ------------------------------------------------------------ */
 
 static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
@@ -181,11 +127,15 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
                         .repeat_cached = a->cfg.repeat_cached,
                         .monthly_history = a->cfg.monthly_history,
                         .refresh_ms = a->cfg.refresh_ms};
+  dw_keep_init(&a->keep, a->cfg.name, a->cfg.state_file, a->cfg.state_save_ms,
+               a->cfg.refresh_ms, a->cfg.backoff_max_ms);
   a->http = account_http(&a->cfg);
   a->auth = dw_auth_create(&a->cfg, dw_health_random(&a->pace.rng));
   int status = a->http && a->auth ? 0 : -ENOMEM;
   if (status == 0)
-    status = account_load_roster(a, file, file != NULL ? stamp : NULL);
+    status = dw_roster_load(&a->meters.roster, &a->cfg, file);
+  if (status == 0 && file != NULL)
+    a->meters.stamp = *stamp;
   dw_meterfile_free(file);
   if (status != 0) {
     dw_account_destroy(a);
@@ -538,6 +488,36 @@ out:
   free(due);
 }
 
+/* --- the state ------------------------------------------------------------ */
+
+static dw_state_now_t account_now(const cycle_t *c) {
+  return (dw_state_now_t){.mono_ms = c->now_ms,
+                          .wall_ms = CDTIME_TO_MS(c->now)};
+}
+
+static dw_state_account_t account_state(const dw_account_t *a) {
+  dw_state_account_t s = {.paused_until_ms = a->pace.paused_until_ms,
+                          .throttles = a->pace.throttles};
+  dw_auth_backoff(a->auth, &s.token_failures, &s.token_retry_at_ms);
+  return s;
+}
+
+/* At the first cycle: what the state file remembers. */
+static void account_restore(dw_account_t *a, const cycle_t *c) {
+  dw_state_account_t s = account_state(a);
+  if (!dw_keep_restore(&a->keep, &a->meters.roster, &s, account_now(c)))
+    return;
+  a->pace.paused_until_ms = s.paused_until_ms;
+  a->pace.throttles = s.throttles;
+  dw_auth_set_backoff(a->auth, s.token_failures, s.token_retry_at_ms);
+}
+
+void dw_account_save(dw_account_t *a, uint64_t now) {
+  cycle_t c = {.now_ms = dw_clock_read(&a->clock), .now = now};
+  dw_state_account_t s = account_state(a);
+  dw_keep_save(&a->keep, &a->meters.roster, &s, account_now(&c), true);
+}
+
 /* --- the cycle ------------------------------------------------------------ */
 
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
@@ -550,17 +530,25 @@ int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
   dw_report_cycle_begin(&a->report);
   a->last.due = a->last.stored = 0;
   a->last.auth_tried = false;
-  account_refresh_roster(a);
+  dw_roster_refresh(&a->meters.roster, &a->cfg, &a->meters.stamp);
+  account_restore(a, &c);
 
+  uint64_t requests =
+      a->report.total.data_requests + a->report.total.token_requests;
   account_fetch_due(a, &c);
   dw_roster_t *roster = &a->meters.roster;
-  dw_emit_cycle(&a->emit, roster, now, interval);
+  if (dw_emit_cycle(&a->emit, roster, now, interval) > 0 ||
+      a->report.total.data_requests + a->report.total.token_requests !=
+          requests)
+    dw_keep_touch(&a->keep);
   dw_report_meters(&a->report, roster, now);
 
   /* the second reading measures the cycle; it decides nothing */
   double cycle_s = (double)(dw_clock_read(&a->clock) - c.now_ms) / 1000.0;
   dw_report_cycle_end(&a->report, roster, now, interval, cycle_s, c.now_ms,
                       a->created_ms);
+  dw_state_account_t s = account_state(a);
+  dw_keep_save(&a->keep, roster, &s, account_now(&c), false);
   return a->report.cycle.failures > 0 || dw_auth_failures(a->auth) > 0 ? -EIO
                                                                        : 0;
 }

@@ -2,9 +2,9 @@
  * Owns: the account's configuration, transport, auth, roster and report,
  * and the cycle that ties them: which slots are due, the waves they run
  * in, what a result does to its slot, when the account pauses.
- * May call: dw_roster, dw_fetch, dw_auth, dw_report, dw_emit, dw_dispatch
- * (month arithmetic), dw_http, dw_meterfile, dw_url, dw_health, dw_clock,
- * dw_config (types), dw_log.
+ * May call: dw_roster, dw_fetch, dw_auth, dw_report, dw_emit, dw_keep,
+ * dw_dispatch (month arithmetic), dw_http, dw_meterfile, dw_url,
+ * dw_health, dw_clock, dw_config (types), dw_log.
  *
  * A read cycle, given the cycle's wall time: reads the account's clock
  * once (that "now" is used for everything the cycle decides), re-reads a
@@ -47,6 +47,10 @@ long dw_account_interval_ms(const dw_account_t *a);
  * failed (the others were still dispatched). The glue does not pass this
  * on to collectd, which would suspend the whole account. */
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval);
+
+/* Writes the account's state now (at shutdown, after its last cycle) if
+ * it changed since it was last written; now is wall time (cdtime_t). */
+void dw_account_save(dw_account_t *a, uint64_t now);
 
 /* Makes a running cycle end at once, and every later one: requests in
  * flight are cut and deferred (nobody's fault). For shutdown, from any

@@ -188,3 +188,14 @@ dw_auth_result_t dw_auth_renew(dw_auth_t *a, dw_http_t *http,
   a->retry_at_ms = now_ms + v->wait_ms;
   return v->result = refused ? DW_AUTH_REFUSED : DW_AUTH_FAILED;
 }
+
+void dw_auth_backoff(const dw_auth_t *a, unsigned *failures,
+                     int64_t *retry_at_ms) {
+  *failures = a->failures;
+  *retry_at_ms = a->retry_at_ms;
+}
+
+void dw_auth_set_backoff(dw_auth_t *a, unsigned failures, int64_t retry_at_ms) {
+  a->failures = failures;
+  a->retry_at_ms = retry_at_ms;
+}

@@ -74,6 +74,13 @@ const char *dw_auth_header(const dw_auth_t *a);
 /* Token requests in a row that failed (0 after a success). */
 unsigned dw_auth_failures(const dw_auth_t *a);
 
+/* The token backoff (failures in a row, no request before retry_at_ms),
+ * to keep across a restart, and its restoring; the token itself is never
+ * kept. */
+void dw_auth_backoff(const dw_auth_t *a, unsigned *failures,
+                     int64_t *retry_at_ms);
+void dw_auth_set_backoff(dw_auth_t *a, unsigned failures, int64_t retry_at_ms);
+
 /* The URL of the token endpoint, as configured. */
 const char *dw_auth_url(const dw_auth_t *a);
 

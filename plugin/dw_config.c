@@ -88,9 +88,12 @@ static const dw_option_t meter_options[] = {
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The top level holds only <Account> blocks; the table is for typos. */
+/* The top level: <Account> blocks and where their state is kept. */
+#define PLUGIN(field) offsetof(dw_config_t, field)
 static const dw_option_t plugin_options[] = {
     {"Account", DW_OPT_BLOCK, 0, 0, 0},
+    {"StateDirectory", DW_OPT_STRING, PLUGIN(state_dir), 0, PATH_MAX - 64},
+    {"StateSaveInterval", DW_OPT_SECONDS, PLUGIN(state_save_ms), 1, 86400},
 };
 
 /* Everything one <Account> block needs while it is being read. */
@@ -440,8 +443,20 @@ static int config_move(dw_config_t *to, dw_config_t *from) {
   to->accounts = accounts;
   to->accounts_len = len;
   free(from->accounts);
-  *from = (dw_config_t){0};
+  from->accounts = NULL;
+  from->accounts_len = 0;
   return 0;
+}
+
+/* The plugin-level options of a block that parsed well: the last wins. */
+static void config_move_plugin(dw_config_t *to, dw_config_t *from) {
+  if (from->state_dir != NULL) {
+    free(to->state_dir);
+    to->state_dir = from->state_dir;
+    from->state_dir = NULL;
+  }
+  if (from->state_save_ms > 0)
+    to->state_save_ms = from->state_save_ms;
 }
 
 int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
@@ -449,10 +464,17 @@ int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
   int status = 0;
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *child = &ci->children[i];
-    if (strcasecmp(child->key, "Account") != 0) {
+    const dw_option_t *o =
+        dw_option_find(plugin_options, LEN(plugin_options), child->key);
+    if (o == NULL) {
       status = dw_option_worse(
           status, dw_option_unknown("<Plugin digiwatt>", child, plugin_options,
                                     LEN(plugin_options), NULL));
+      continue;
+    }
+    if (o->kind != DW_OPT_BLOCK) {
+      status = dw_option_worse(
+          status, dw_option_apply("<Plugin digiwatt>", o, child, &fresh));
       continue;
     }
     dw_account_cfg_t a;
@@ -463,6 +485,8 @@ int dw_config_parse(const oconfig_item_t *ci, dw_config_t *out) {
   }
   if (status == 0 && fresh.accounts_len > 0)
     status = config_move(out, &fresh);
+  if (status == 0)
+    config_move_plugin(out, &fresh);
   dw_config_free(&fresh);
   return status;
 }
@@ -487,6 +511,7 @@ void dw_account_cfg_free(dw_account_cfg_t *a) {
   dw_option_list_free(&a->headers);
   dw_option_pairs_free(&a->token_params);
   free(a->smartmeter_file);
+  free(a->state_file);
   for (int r = 0; r < DW_RES_COUNT; r++)
     free(a->paths[r]);
   for (size_t i = 0; i < a->meters_len; i++)
@@ -501,5 +526,6 @@ void dw_config_free(dw_config_t *cfg) {
   for (size_t i = 0; i < cfg->accounts_len; i++)
     dw_account_cfg_free(&cfg->accounts[i]);
   free(cfg->accounts);
+  free(cfg->state_dir);
   *cfg = (dw_config_t){0};
 }

@@ -75,11 +75,19 @@ typedef struct dw_account_cfg {
   unsigned failure_threshold; /* FailureThreshold: failed cycles in a row
                                  before a meter's FAILURE notification */
   bool self_metrics;          /* SelfMetrics: requests, errors, data age... */
+  char *state_file;           /* set by the glue from StateDirectory: where
+                                 the account's state lives, NULL: nowhere */
+  long state_save_ms;         /* the state is saved at most this often */
 } dw_account_cfg_t;
+
+#define DW_DEFAULT_STATE_DIR "digiwatt" /* under collectd's BaseDir */
+#define DW_DEFAULT_STATE_SAVE_MS (60L * 1000)
 
 typedef struct dw_config {
   dw_account_cfg_t *accounts;
   size_t accounts_len;
+  char *state_dir;    /* StateDirectory: NULL for the default, "" for none */
+  long state_save_ms; /* StateSaveInterval: 0 for the default */
 } dw_config_t;
 
 struct oconfig_item_s;

@@ -63,12 +63,14 @@ void dw_emit_arrival(const dw_emit_t *e, dw_roster_t *r, dw_slot_t *s,
   emit_slot(e, s, &t, true, true);
 }
 
-void dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
-                   uint64_t read_interval) {
+size_t dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
+                     uint64_t read_interval) {
+  size_t changed = 0;
   for (size_t i = 0; i < r->slots_len; i++) {
     dw_slot_t *s = &r->slots[i];
     if (s->cache.len == 0)
       continue;
+    changed += s->unsent || s->months_pending;
     if (e->repeat_cached) {
       dw_dispatch_target_t t = emit_target(r, s, now, read_interval);
       emit_slot(e, s, &t, true, true);
@@ -80,4 +82,5 @@ void dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
         emit_target(r, s, now, dw_emit_interval(e, s, read_interval));
     emit_slot(e, s, &t, s->unsent, s->unsent || s->months_pending);
   }
+  return changed;
 }

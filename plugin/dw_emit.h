@@ -15,6 +15,7 @@
 #include "dw_roster.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct dw_emit {
@@ -38,8 +39,9 @@ void dw_emit_arrival(const dw_emit_t *e, dw_roster_t *r, dw_slot_t *s,
 /* The end of a cycle at now: with RepeatCached, every slot's values again
  * (at the read interval); otherwise the values of slots that have not
  * sent theirs yet (restored at start), and the next month of every
- * series with months pending. */
-void dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
-                   uint64_t read_interval);
+ * series with months pending. Returns how many slots had something to
+ * send (what they remember of it changed). */
+size_t dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
+                     uint64_t read_interval);
 
 #endif

@@ -234,3 +234,54 @@ void dw_roster_adopt(dw_roster_t *to, dw_roster_t *from) {
   }
   free(index);
 }
+
+/* --- loading ---------------------------------------------------------------
+ */
+
+int dw_roster_load(dw_roster_t *r, const dw_account_cfg_t *cfg,
+                   const dw_meterfile_t *file) {
+  dw_roster_t fresh;
+  int status = dw_roster_build(&fresh, cfg, file);
+  if (status != 0) {
+    dw_log(DW_LOG_ERR, "account %s: out of memory building the roster",
+           cfg->name);
+    return status;
+  }
+  dw_roster_adopt(&fresh, r);
+  dw_roster_free(r);
+  *r = fresh;
+  return 0;
+}
+
+void dw_roster_refresh(dw_roster_t *r, const dw_account_cfg_t *cfg,
+                       dw_meterfile_stamp_t *seen) {
+  const char *path = cfg->smartmeter_file;
+  dw_meterfile_stamp_t stamp;
+  if (path == NULL || dw_meterfile_stat(path, &stamp) != 0 ||
+      dw_meterfile_stamp_equal(&stamp, seen))
+    return;
+  *seen = stamp; /* said once, whatever happens: wait for the next change */
+  dw_meterfile_t file = {0};
+  char err[256];
+  size_t before = r->meters_len;
+  if (dw_meterfile_load(path, &file, seen, err, sizeof(err)) != 0) {
+    dw_log(DW_LOG_ERR,
+           "account %s: SmartmeterFile \"%s\": %s; keeping the %zu "
+           "smartmeters read before",
+           cfg->name, path, err, before);
+    return;
+  }
+  if (file.len == 0 && before > 0)
+    /* most likely a rewrite caught half way; an operator who means it
+     * leaves a comment line, or restarts */
+    dw_log(DW_LOG_WARNING,
+           "account %s: SmartmeterFile \"%s\" lists no smartmeter; keeping "
+           "the %zu smartmeters read before",
+           cfg->name, path, before);
+  else if (dw_roster_load(r, cfg, &file) == 0)
+    dw_log(DW_LOG_INFO,
+           "account %s: SmartmeterFile \"%s\" changed: %zu smartmeters "
+           "(%zu before)",
+           cfg->name, path, r->meters_len, before);
+  dw_meterfile_free(&file);
+}

@@ -1,7 +1,8 @@
 /* dw_roster.h - one account's meters and their slots.
  * Owns: the meters (its <Smartmeter> blocks, then its SmartmeterFile's
  * entries, of this shard, without instance clashes) and one slot per
- * (meter, resource, period) with what the slot remembers.
+ * (meter, resource, period) with what the slot remembers, and re-reading
+ * a changed SmartmeterFile.
  * May call: dw_config (types only), dw_meterfile, dw_shard, dw_clash,
  * dw_name, dw_cache, dw_resource, dw_log.
  *
@@ -74,6 +75,20 @@ dw_roster_build(dw_roster_t *out, const dw_account_cfg_t *cfg,
  * health, last success, and each slot's cache, months, failures and due
  * time. What moved is no longer in from. */
 void dw_roster_adopt(dw_roster_t *to, dw_roster_t *from);
+
+/* Replaces *r with the roster of cfg and file (file may be NULL), moving
+ * over what *r knew about the meters that stay. 0, or -ENOMEM (logged)
+ * with *r unchanged. */
+__attribute__((warn_unused_result)) int
+dw_roster_load(dw_roster_t *r, const dw_account_cfg_t *cfg,
+               const dw_meterfile_t *file);
+
+/* Re-reads cfg's SmartmeterFile when it changed since *seen (its stamp
+ * when read last, updated): a broken rewrite, or one that lists no meter
+ * at all (a rewrite caught half way), is logged once and the meters read
+ * before are kept. */
+void dw_roster_refresh(dw_roster_t *r, const dw_account_cfg_t *cfg,
+                       dw_meterfile_stamp_t *seen);
 
 /* Frees every meter and slot and empties *r; accepts NULL. */
 void dw_roster_free(dw_roster_t *r);

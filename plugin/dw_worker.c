@@ -22,12 +22,12 @@ struct dw_worker {
   bool ticked;         /* a tick waits */
   bool running;        /* a cycle runs */
   bool stopping;
-  uint64_t interval; /* of the newest tick */
-  uint64_t cycles;   /* finished */
+  uint64_t now, interval; /* of the newest tick */
+  uint64_t cycles;        /* finished */
 };
 
 /* Waits for a tick; false when the worker is to stop. */
-static bool worker_next(dw_worker_t *w, uint64_t *interval) {
+static bool worker_next(dw_worker_t *w, uint64_t *now, uint64_t *interval) {
   pthread_mutex_lock(&w->lock);
   while (!w->ticked && !w->stopping)
     pthread_cond_wait(&w->wake, &w->lock);
@@ -35,6 +35,7 @@ static bool worker_next(dw_worker_t *w, uint64_t *interval) {
   if (go) {
     w->ticked = false;
     w->running = true;
+    *now = w->now;
     *interval = w->interval;
   }
   pthread_mutex_unlock(&w->lock);
@@ -51,9 +52,9 @@ static void worker_done(dw_worker_t *w) {
 
 static void *worker_main(void *arg) {
   dw_worker_t *w = arg;
-  uint64_t interval;
-  while (worker_next(w, &interval)) {
-    w->ops.cycle(w->ud, w->ops.wall(), interval);
+  uint64_t now, interval;
+  while (worker_next(w, &now, &interval)) {
+    w->ops.cycle(w->ud, now, interval);
     worker_done(w);
   }
   return NULL;
@@ -84,10 +85,11 @@ dw_worker_t *dw_worker_start(const char *name, const dw_worker_ops_t *ops,
   return w;
 }
 
-int dw_worker_tick(dw_worker_t *w, uint64_t interval) {
+int dw_worker_tick(dw_worker_t *w, uint64_t now, uint64_t interval) {
   pthread_mutex_lock(&w->lock);
   int busy = w->running || w->ticked;
   w->ticked = true;
+  w->now = now;
   w->interval = interval;
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->lock);

@@ -7,7 +7,10 @@
  * 100 s, and SIGTERM waits for it. So the read callback only hands a tick
  * to the account's worker and returns; the worker runs the cycle. Ticks
  * that arrive while a cycle runs are merged into one: the next cycle
- * starts as soon as the running one ends, at the time it starts.
+ * starts as soon as the running one ends, at the newest tick's time. So
+ * cycles keep collectd's grid: two cycles never share a time (which an
+ * RRD file, one update per second at most, would refuse), however late
+ * one of them started.
  *
  * Stopping is prompt whatever the cycle is doing: the stop flag is set,
  * the owner's interrupt function makes a running cycle end (the transport
@@ -21,13 +24,12 @@
 typedef struct dw_worker dw_worker_t;
 
 typedef struct dw_worker_ops {
-  /* One cycle at wall time now with the read interval (cdtime_t both). */
+  /* One cycle at the tick's wall time now with the read interval
+   * (cdtime_t both). */
   void (*cycle)(void *ud, uint64_t now, uint64_t interval);
   /* Makes a running cycle end soon, and any later one at once; called
    * from the stopping thread while cycle may run: thread-safe. */
   void (*interrupt)(void *ud);
-  /* The wall clock a cycle starts at (cdtime_t). */
-  uint64_t (*wall)(void);
   /* Starts the thread (collectd's plugin_thread_create in the plugin,
    * pthread_create in tests); 0 or an errno value. */
   int (*spawn)(pthread_t *thread, void *(*start)(void *), void *arg,
@@ -39,10 +41,11 @@ typedef struct dw_worker_ops {
 dw_worker_t *dw_worker_start(const char *name, const dw_worker_ops_t *ops,
                              void *ud);
 
-/* Hands a tick over and returns at once: the worker runs a cycle for it
- * as soon as it is free. 1 when a cycle was still running (the tick is
- * merged with any other waiting), 0 when the worker was idle. */
-int dw_worker_tick(dw_worker_t *w, uint64_t interval);
+/* Hands a tick (collectd's time now, and the read interval) over and
+ * returns at once: the worker runs a cycle for it as soon as it is free.
+ * 1 when a cycle was still running (the tick replaces any other waiting),
+ * 0 when the worker was idle. */
+int dw_worker_tick(dw_worker_t *w, uint64_t now, uint64_t interval);
 
 /* Cycles run to their end (for tests); counts every cycle the worker
  * has finished. */

@@ -38,17 +38,22 @@ EXAMPLE = os.path.join(TOP_SRCDIR, "conf.d", "digiwatt.conf")
 
 # DW_DEFAULT_<name> of dw_config.h -> (option, unit divisor). A new
 # constant must be added here, and documented.
+# (A string default is checked as written.)
 DEFAULTS = {
     "TIMEOUT_MS": ("Timeout", 1000),
     "MAX_CONCURRENCY": ("MaxConcurrency", 1),
     "MAX_BODY": ("MaxBodySize", 1),
     "BACKOFF_MAX_MS": ("BackoffMax", 1000),
     "FAILURE_THRESHOLD": ("FailureThreshold", 1),
+    "STATE_DIR": ("StateDirectory", None),
+    "STATE_SAVE_MS": ("StateSaveInterval", 1000),
 }
+LEVELS = ("plugin", "account", "meter")
 NUMERIC_KINDS = {"DW_OPT_SECONDS", "DW_OPT_UNSIGNED", "DW_OPT_SIZE",
                  "DW_OPT_REFRESH", "DW_OPT_SHARD"}
 BLOCK_KINDS = {"DW_OPT_BLOCK"}  # <Smartmeter>: a block, no default
-LABEL = {"account": "<Account>", "meter": "<Smartmeter>"}
+LABEL = {"plugin": "<Plugin digiwatt>", "account": "<Account>",
+         "meter": "<Smartmeter>"}
 
 problems = []
 
@@ -88,7 +93,8 @@ def code_tables():
     macros = dict(re.findall(r"#define\s+(\w+)\s+\(?([\d\s*+()uUlL]+)\)?\s*(?:/\*|\n)",
                              text))
     tables = {}
-    for level, array in (("account", "account_options"),
+    for level, array in (("plugin", "plugin_options"),
+                         ("account", "account_options"),
                          ("meter", "meter_options")):
         m = re.search(r"dw_option_t\s+%s\[\]\s*=\s*\{(.*?)\n\};" % array,
                       text, re.S)
@@ -120,6 +126,10 @@ def code_defaults():
                     "it to DEFAULTS in %s" % (name, os.path.basename(__file__)))
             continue
         option, divisor = DEFAULTS[name]
+        literal = re.match(r'\s*"([^"]*)"', expr)
+        if divisor is None and literal:
+            found[option] = literal.group(1)
+            continue
         value = number(expr, {})
         if value is None:
             problem("dw_config.h: cannot evaluate DW_DEFAULT_%s" % name)
@@ -153,9 +163,9 @@ def pod_items():
     m = re.search(r"^=head1 CONFIGURATION\n(.*?)^=head1 ", text, re.S | re.M)
     if not m:
         problem("man page: no =head1 CONFIGURATION")
-        return {"account": {}, "meter": {}}
-    levels = {"Account": "account", "Smartmeter": "meter"}
-    items = {"account": {}, "meter": {}}
+        return {"plugin": {}, "account": {}, "meter": {}}
+    levels = {None: "plugin", "Account": "account", "Smartmeter": "meter"}
+    items = {"plugin": {}, "account": {}, "meter": {}}
     stack, pending_block, current = [], None, None
     for paragraph in re.split(r"\n\s*\n", m.group(1)):
         paragraph = paragraph.strip()
@@ -208,14 +218,17 @@ def readme_options():
                   re.S | re.M)
     if not m:
         return None
-    found = {"account": set(), "meter": set()}
+    found = {"plugin": set(), "account": set(), "meter": set()}
     level = "account"
     in_table = False
     for line in m.group(1).splitlines():
         if line.startswith("#"):
-            level = "meter" if "<Smartmeter" in line else "account"
+            level = ("meter" if "<Smartmeter" in line else
+                     "plugin" if "Plugin-level" in line else "account")
             if "<Smartmeter" in line:
                 found["account"].add("Smartmeter")
+            if "<Account" in line:
+                found["plugin"].add("Account")
             in_table = False
         elif re.match(r"\|\s*option\s*\|", line, re.I):
             in_table = True
@@ -240,7 +253,7 @@ def compare(what, a_name, a, b_name, b):
 
 
 def check_items(tables, items, defaults):
-    for level in ("account", "meter"):
+    for level in LEVELS:
         for name, text in items[level].items():
             flat = plain(text)
             row = tables[level].get(name)
@@ -254,10 +267,12 @@ def check_items(tables, items, defaults):
                     problem("man page: %s should give its range \"%s\" "
                             "(dw_config.c)" % (name, rng))
     for option, value in defaults.items():
-        text = plain(items["account"].get(option, ""))
-        if not re.search(r"Default: %s\b" % re.escape(shown(value)), text):
+        text = plain(items["account"].get(option) or
+                     items["plugin"].get(option, ""))
+        want = value if isinstance(value, str) else shown(value)
+        if not re.search(r"Default: %s\b" % re.escape(want), text):
             problem("man page: %s should say \"Default: %s\" (dw_config.h)" %
-                    (option, shown(value)))
+                    (option, want))
 
 
 def check_resources(resources, pod):
@@ -291,7 +306,7 @@ def check_types(pod):
 def check_example(tables):
     """Every option is a line of the example, commented out or not."""
     shown = set(re.findall(r"^\s*#?\s*<?(\w+)", read(EXAMPLE), re.M))
-    for level in ("account", "meter"):
+    for level in LEVELS:
         for name in sorted(set(tables[level]) - shown):
             problem("conf.d/digiwatt.conf: %s option %s is not shown" %
                     (LABEL[level], name))
@@ -317,7 +332,7 @@ def main():
     tables = code_tables()
     items = pod_items()
     pod = read(POD)
-    for level in ("account", "meter"):
+    for level in LEVELS:
         compare(LABEL[level], "dw_config.c", tables[level],
                 "the man page", items[level])
     readme = readme_options()
@@ -325,7 +340,7 @@ def main():
         print("note: README.md has no configuration reference with option "
               "tables; checked the man page against dw_config.c only")
     else:
-        for level in ("account", "meter"):
+        for level in LEVELS:
             compare(LABEL[level], "dw_config.c", tables[level],
                     "README.md", readme[level])
     check_items(tables, items, code_defaults())
@@ -337,9 +352,9 @@ def main():
         for p in problems:
             print("FAIL: " + p)
         sys.exit(1)
-    print("ok: %d account and %d smartmeter options agree (code, man page%s, "
-          "conf.d/digiwatt.conf)"
-          % (len(tables["account"]), len(tables["meter"]),
+    print("ok: %d plugin, %d account and %d smartmeter options agree (code, "
+          "man page%s, conf.d/digiwatt.conf)"
+          % (len(tables["plugin"]), len(tables["account"]), len(tables["meter"]),
              "" if readme is None else ", README.md"))
 
 

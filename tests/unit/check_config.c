@@ -437,6 +437,42 @@ START_TEST(test_several_plugin_blocks) {
 }
 END_TEST
 
+/* Where state is kept: plugin-level options, the last block's word wins,
+ * "" turns it off, and a block in error changes nothing. */
+START_TEST(test_state_options) {
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(parse_text(ACCOUNT_BLOCK("one", "m1"), &cfg), 0);
+  ck_assert_ptr_null(cfg.state_dir); /* the default: BaseDir/digiwatt */
+  ck_assert_int_eq(cfg.state_save_ms, 0);
+  dw_config_free(&cfg);
+  ck_assert_int_eq(
+      parse_text(
+          "<Plugin digiwatt>\n  StateDirectory \"/var/x\"\n"
+          "  StateSaveInterval 5\n" ACCOUNT(
+              "one",
+              "m1") "</Plugin>\n"
+                    "<Plugin digiwatt>\n  StateDirectory \"\"\n</Plugin>\n",
+          &cfg),
+      0);
+  ck_assert_str_eq(cfg.state_dir, "");
+  ck_assert_int_eq(cfg.state_save_ms, 5000);
+  dw_config_free(&cfg);
+  ck_assert_int_eq(
+      parse_text("<Plugin digiwatt>\n  StateSaveInterval 0\n" ACCOUNT(
+                     "one", "m1") "</Plugin>\n",
+                 &cfg),
+      -EINVAL);
+  ck_assert(standin_log_contains("StateSaveInterval"));
+  ck_assert_int_eq(
+      parse_text("<Plugin digiwatt>\n  StateDirectroy \"/x\"\n" ACCOUNT(
+                     "one", "m1") "</Plugin>\n",
+                 &cfg),
+      -EINVAL);
+  ck_assert(standin_log_contains("did you mean StateDirectory?"));
+  dw_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_secret_file) {
   dw_config_t cfg = {0};
   ck_assert_int_eq(parse_text("<Plugin digiwatt>\n"
@@ -1570,6 +1606,7 @@ static Suite *config_suite(void) {
   tcase_add_test(good, test_full);
   tcase_add_test(good, test_two_accounts_two_meters);
   tcase_add_test(good, test_several_plugin_blocks);
+  tcase_add_test(good, test_state_options);
   tcase_add_test(good, test_secret_file);
   tcase_add_test(good, test_secret_file_readable_by_others);
   tcase_add_test(good, test_case_insensitive_names);

@@ -26,10 +26,6 @@ typedef struct job {
   uint64_t last_now, last_interval;
 } job_t;
 
-static uint64_t fake_wall_now;
-
-static uint64_t fake_wall(void) { return fake_wall_now; }
-
 static void job_cycle(void *ud, uint64_t now, uint64_t interval) {
   job_t *j = ud;
   pthread_mutex_lock(&j->lock);
@@ -63,10 +59,8 @@ static int spawn_fails(pthread_t *t, void *(*start)(void *), void *arg,
   return 11; /* EAGAIN */
 }
 
-static const dw_worker_ops_t ops = {.cycle = job_cycle,
-                                    .interrupt = job_interrupt,
-                                    .wall = fake_wall,
-                                    .spawn = spawn};
+static const dw_worker_ops_t ops = {
+    .cycle = job_cycle, .interrupt = job_interrupt, .spawn = spawn};
 
 static job_t *job_new(void) {
   static job_t j;
@@ -91,12 +85,11 @@ static void job_wait_started(job_t *j, unsigned n) {
   pthread_mutex_unlock(&j->lock);
 }
 
-START_TEST(test_a_tick_runs_one_cycle_at_the_wall_time) {
+START_TEST(test_a_tick_runs_one_cycle_at_its_time) {
   job_t *j = job_new();
-  fake_wall_now = 1234567;
   dw_worker_t *w = dw_worker_start("test", &ops, j);
   ck_assert_ptr_nonnull(w);
-  ck_assert_int_eq(dw_worker_tick(w, 42), 0);
+  ck_assert_int_eq(dw_worker_tick(w, 1234567, 42), 0);
   dw_worker_wait_idle(w);
   ck_assert_uint_eq(dw_worker_cycles(w), 1);
   ck_assert_uint_eq(j->started, 1);
@@ -107,20 +100,21 @@ START_TEST(test_a_tick_runs_one_cycle_at_the_wall_time) {
 END_TEST
 
 /* Five ticks during a held cycle: each returns at once, and together
- * they make exactly one more cycle, with the newest interval. */
+ * they make exactly one more cycle, at the newest tick's time. */
 START_TEST(test_ticks_during_a_cycle_merge_into_one) {
   job_t *j = job_new();
   job_set_hold(j, true);
   dw_worker_t *w = dw_worker_start("test", &ops, j);
-  ck_assert_int_eq(dw_worker_tick(w, 1), 0);
+  ck_assert_int_eq(dw_worker_tick(w, 100, 1), 0);
   job_wait_started(j, 1);
   for (uint64_t i = 2; i <= 6; i++)
-    ck_assert_int_eq(dw_worker_tick(w, i), 1); /* busy, did not wait */
+    ck_assert_int_eq(dw_worker_tick(w, 100 * i, i), 1); /* did not wait */
   job_set_hold(j, false);
   dw_worker_wait_idle(w);
   ck_assert_uint_eq(dw_worker_cycles(w), 2);
   ck_assert_uint_eq(j->started, 2);
   ck_assert_uint_eq(j->last_interval, 6);
+  ck_assert_uint_eq(j->last_now, 600);
   dw_worker_stop(w);
 }
 END_TEST
@@ -131,7 +125,7 @@ START_TEST(test_stop_interrupts_a_running_cycle) {
   job_t *j = job_new();
   j->forever = true;
   dw_worker_t *w = dw_worker_start("test", &ops, j);
-  dw_worker_tick(w, 1);
+  dw_worker_tick(w, 1, 1);
   job_wait_started(j, 1);
   dw_worker_stop(w);
   ck_assert_uint_eq(j->interrupts, 1);
@@ -145,9 +139,9 @@ START_TEST(test_stop_drops_a_waiting_tick) {
   job_t *j = job_new();
   j->forever = true;
   dw_worker_t *w = dw_worker_start("test", &ops, j);
-  dw_worker_tick(w, 1);
+  dw_worker_tick(w, 1, 1);
   job_wait_started(j, 1);
-  ck_assert_int_eq(dw_worker_tick(w, 2), 1);
+  ck_assert_int_eq(dw_worker_tick(w, 2, 1), 1);
   dw_worker_stop(w);
   ck_assert_uint_eq(j->started, 1);
 }
@@ -174,7 +168,7 @@ static Suite *worker_suite(void) {
   Suite *s = suite_create("worker");
   TCase *tc = tcase_create("worker");
   tcase_set_timeout(tc, 10);
-  tcase_add_test(tc, test_a_tick_runs_one_cycle_at_the_wall_time);
+  tcase_add_test(tc, test_a_tick_runs_one_cycle_at_its_time);
   tcase_add_test(tc, test_ticks_during_a_cycle_merge_into_one);
   tcase_add_test(tc, test_stop_interrupts_a_running_cycle);
   tcase_add_test(tc, test_stop_drops_a_waiting_tick);
