@@ -181,8 +181,8 @@ void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
          report_auth_hint(v), (double)v->wait_ms / 1000.0);
   /* invalid_request and invalid_scope refuse the form, not the client */
   const char *e = v->oauth_error != NULL ? v->oauth_error : "";
-  bool form = strcmp(e, "invalid_request") == 0 ||
-              strcmp(e, "invalid_scope") == 0;
+  bool form =
+      strcmp(e, "invalid_request") == 0 || strcmp(e, "invalid_scope") == 0;
   char why[sizeof(v->why) + 80];
   snprintf(why, sizeof(why), "%s%s", v->why,
            refused && form                        ? " (token request refused)"

@@ -266,8 +266,8 @@ START_TEST(an_oauth_error_names_its_option) {
       LOG_ERR, ": HTTP status 400, OAuth error invalid_scope (check "
                "TokenParam: the issuer refuses the scope asked for)"));
   /* the form was refused, not the client: the notification says so */
-  ck_assert_msg(strstr(notification(), "(token request refused)") != NULL,
-                "%s", notification());
+  ck_assert_msg(strstr(notification(), "(token request refused)") != NULL, "%s",
+                notification());
   assert_no_secret_said();
   dw_config_free(&cfg);
 }
