@@ -3,11 +3,14 @@
  * of its month-stamped series already dispatched. May call: dw_sample.
  *
  * A fleet keeps every sample of its last good responses (about 280 per
- * meter with all resources and periods), so the layout matters: 16 bytes
- * per sample plus 8 per value, types and labels as their enum values, each
- * appliance name stored once per slot. Samples are added as a decoder
- * emits them, then sealed: ordered oldest month first, with the newest
- * month of each series marked, arrays shrunk to fit. */
+ * meter with all resources and periods), so the layout matters. While a
+ * decoder adds samples they grow in a builder; sealing orders them
+ * (oldest month first), marks the newest month of each series, numbers
+ * the series and packs everything into one block per slot: 4 bytes per
+ * value of at most three decimals (12 for any other), 8 per sample
+ * (types, labels, months and indexes as small integers), each appliance
+ * name once, NUL-terminated, no pointer per name. Samples are read back
+ * in order, with an iterator. */
 #ifndef DW_CACHE_H
 #define DW_CACHE_H
 
@@ -17,39 +20,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct dw_cache_item;
-
+/* 16 bytes: a fleet has 35 per meter. */
 typedef struct dw_cache {
-  struct dw_cache_item *items;
-  double *values;
-  char **names;
-  uint32_t len, cap;
-  uint32_t values_len, values_cap;
-  uint16_t names_len, names_cap;
-  uint16_t series_len; /* month-stamped series, numbered by seal */
+  void *mem; /* the builder while samples are added, then the block */
+  uint16_t len;
+  uint16_t values_len;
+  uint16_t names_len;  /* distinct appliance names */
+  uint16_t series_len; /* month-stamped series, numbered by seal;
+                          DW_CACHE_BUILDING while samples are added */
 } dw_cache_t;
+
+#define DW_CACHE_BUILDING UINT16_MAX
 
 #define DW_CACHE_NO_SERIES UINT16_MAX
 
 /* Adds a sample (a dw_sample_sink_t: ud is the dw_cache_t being built).
- * 0, -ENOMEM, or -EINVAL for a type or label outside the enums or more
- * than 65535 distinct appliances. */
+ * 0, -ENOMEM, or -EINVAL for a type or label outside the enums, a month
+ * outside 0..65535, or more than 65535 values or 65534 distinct
+ * appliances in one response. */
 __attribute__((warn_unused_result)) int dw_cache_add(void *cache,
                                                      const dw_sample_t *s);
 
 /* Orders the samples oldest month first, marks the newest month of each
- * series, numbers the month-stamped series 0..series_len-1 and shrinks
- * the arrays. */
-void dw_cache_seal(dw_cache_t *c);
+ * series, numbers the month-stamped series 0..series_len-1 and packs
+ * them into one block (the builder is freed). 0, or -ENOMEM with the
+ * cache emptied. */
+__attribute__((warn_unused_result)) int dw_cache_seal(dw_cache_t *c);
 
-/* Sample i (below c->len) into *out, which borrows the cache's strings;
- * *latest tells whether it is the newest month of its series. */
-void dw_cache_get(const dw_cache_t *c, uint32_t i, dw_sample_t *out,
-                  bool *latest);
+/* Reads a sealed cache's samples in order: oldest month first. */
+typedef struct dw_cache_iter {
+  const dw_cache_t *cache;
+  uint32_t i, word;
+} dw_cache_iter_t;
 
-/* The series of sample i of a sealed cache, DW_CACHE_NO_SERIES for a
- * current value. */
-uint16_t dw_cache_series(const dw_cache_t *c, uint32_t i);
+static inline dw_cache_iter_t dw_cache_begin(const dw_cache_t *c) {
+  return (dw_cache_iter_t){.cache = c};
+}
+
+/* The next sample into *out (which borrows the cache's strings), whether
+ * it is the newest month of its series, and (unless series is NULL) its
+ * series number, DW_CACHE_NO_SERIES for a current value; false after the
+ * last. */
+bool dw_cache_next(dw_cache_iter_t *it, dw_sample_t *out, bool *latest,
+                   uint16_t *series);
 
 /* Frees everything and empties *c; accepts NULL. */
 void dw_cache_clear(dw_cache_t *c);
@@ -76,8 +89,8 @@ typedef struct dw_months {
 __attribute__((warn_unused_result)) int
 dw_months_adopt(dw_months_t *m, const dw_cache_t *fresh);
 
-/* The mark of series (a dw_cache_series() of the adopted cache), or NULL
- * when out of range. */
+/* The mark of series (as dw_cache_next() gives it for the adopted cache), or
+ * NULL when out of range. */
 dw_month_mark_t *dw_months_at(dw_months_t *m, uint16_t series);
 
 /* True when c holds a month newer than its series' mark: a backfill

@@ -30,16 +30,16 @@ static bool emit_slot(const dw_emit_t *e, dw_slot_t *s,
                       const dw_dispatch_target_t *t, bool current,
                       bool months) {
   months = months && e->monthly_history;
-  for (uint32_t i = 0; i < s->cache.len; i++) {
-    dw_sample_t sample;
-    bool latest;
-    dw_cache_get(&s->cache, i, &sample, &latest);
+  dw_cache_iter_t it = dw_cache_begin(&s->cache);
+  dw_sample_t sample;
+  bool latest;
+  uint16_t series;
+  while (dw_cache_next(&it, &sample, &latest, &series)) {
     int status = 0;
     if (current)
       status = dw_dispatch_current(t, &sample, latest);
     if (status == 0 && months && sample.month != 0)
-      status = dw_dispatch_month(
-          t, &sample, dw_months_at(&s->months, dw_cache_series(&s->cache, i)));
+      status = dw_dispatch_month(t, &sample, dw_months_at(&s->months, series));
     if (status != 0) {
       dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
              e->account, t->plugin_instance);

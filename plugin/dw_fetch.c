@@ -42,8 +42,9 @@ static void fetch_store(fetch_job_t *job) {
   int status = fetch_decoder(job) == NULL
                    ? -ENOMEM
                    : dw_dec_finish(job->dec, dw_cache_add, &fresh);
+  if (status == 0)
+    status = dw_cache_seal(&fresh);
   if (status == 0) {
-    dw_cache_seal(&fresh);
     dw_fetch_result_t r = {.outcome = DW_FETCH_OK,
                            .cache = &fresh,
                            .note = dw_dec_warning(job->dec),

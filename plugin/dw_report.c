@@ -41,7 +41,7 @@ static void report_keep_reason(dw_meter_health_t *h, const dw_slot_t *s,
     h->why_failures = s->failures;
     h->failed_resource = s->resource;
     h->failed_period = s->period;
-    snprintf(h->failed_why, sizeof(h->failed_why), "%s", why);
+    dw_meter_health_why(h, why);
   }
 }
 
@@ -216,7 +216,7 @@ static bool report_notify_meter(dw_report_t *r, const dw_meter_t *m,
       severity, m->instance, "digiwatt_data_age_seconds", slug, now,
       "smartmeter %s (account %s): %s%s%s failed %u times in a row: %s", m->id,
       r->account, slug, period ? "/" : "", period ? period : "",
-      h->why_failures, h->failed_why);
+      h->why_failures, h->failed_why ? h->failed_why : "(out of memory)");
   return true;
 }
 
@@ -243,15 +243,17 @@ void dw_report_meters(dw_report_t *r, dw_roster_t *roster, uint64_t now) {
     dw_meter_health_t *h = &m->health;
     const dw_slot_t *worst = report_worst_slot(roster, m);
     h->failing = worst != NULL;
-    if (worst == NULL)
+    if (worst == NULL) {
       h->why_failures = 0;
-    else if (worst->resource != h->failed_resource ||
-             worst->period != h->failed_period) {
+      if (h->failed_why != NULL)
+        dw_meter_health_why(h, NULL);
+    } else if (worst->resource != h->failed_resource ||
+               worst->period != h->failed_period) {
       /* the slot the reason described has recovered since */
       h->failed_resource = worst->resource;
       h->failed_period = worst->period;
       h->why_failures = worst->failures;
-      snprintf(h->failed_why, sizeof(h->failed_why), "see the log");
+      dw_meter_health_why(h, "see the log");
     }
     if (worst != NULL && !h->notified &&
         worst->failures >= r->failure_threshold)

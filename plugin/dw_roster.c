@@ -10,13 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* dw_slot_t keeps the resource in 4 bits */
+_Static_assert(DW_RES_COUNT <= 16, "dw_slot_t.resource is 4 bits");
+
 const char *dw_slot_period(const dw_slot_t *s) {
   return s->period < 0 ? NULL : dw_period_name((dw_period_t)s->period);
+}
+
+void dw_meter_health_why(dw_meter_health_t *h, const char *why) {
+  free(h->failed_why);
+  h->failed_why = why != NULL ? strndup(why, DW_ROSTER_WHY_MAX) : NULL;
 }
 
 static void roster_free_meter(dw_meter_t *m) {
   free(m->id);
   free(m->instance);
+  free(m->health.failed_why);
   *m = (dw_meter_t){0};
 }
 

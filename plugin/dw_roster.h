@@ -29,7 +29,7 @@ typedef struct dw_meter_health {
   int8_t failed_period;
   uint32_t gone_said; /* dw_report's cycle serial in which a 404 of the
                          meter was logged, 0: never */
-  char failed_why[96];
+  char *failed_why;   /* owned, only while failing (dw_meter_health_why) */
 } dw_meter_health_t;
 
 typedef struct dw_meter {
@@ -43,16 +43,17 @@ typedef struct dw_meter {
   dw_meter_health_t health;
 } dw_meter_t;
 
+/* 48 bytes: a fleet has 35 per meter. */
 typedef struct dw_slot {
-  uint32_t meter;      /* index into the roster's meters */
-  uint8_t resource;    /* dw_resource_t */
-  int8_t period;       /* dw_period_t, -1 for resources without one */
-  uint16_t failures;   /* in a row */
-  bool unsent;         /* its cached values have not gone out yet */
-  bool months_pending; /* a history month of it has not gone out yet */
-  int64_t next_due_ms; /* on the account's clock; 0: due now */
-  dw_cache_t cache;    /* samples of the last good response */
-  dw_months_t months;  /* months of its series already dispatched */
+  uint32_t meter;             /* index into the roster's meters */
+  uint8_t resource : 4;       /* dw_resource_t */
+  uint8_t unsent : 1;         /* its cached values have not gone out yet */
+  uint8_t months_pending : 1; /* a history month has not gone out yet */
+  int8_t period;              /* dw_period_t, -1 for resources without one */
+  uint16_t failures;          /* in a row */
+  int64_t next_due_ms;        /* on the account's clock; 0: due now */
+  dw_cache_t cache;           /* samples of the last good response */
+  dw_months_t months;         /* months of its series already dispatched */
 } dw_slot_t;
 
 typedef struct dw_roster {
@@ -89,6 +90,12 @@ dw_roster_load(dw_roster_t *r, const dw_account_cfg_t *cfg,
  * before are kept. */
 void dw_roster_refresh(dw_roster_t *r, const dw_account_cfg_t *cfg,
                        dw_meterfile_stamp_t *seen);
+
+/* Sets (or, with NULL, clears) the reason a failing meter's notification
+ * gives, at most DW_ROSTER_WHY_MAX bytes of why; out of memory leaves
+ * none. */
+#define DW_ROSTER_WHY_MAX 95
+void dw_meter_health_why(dw_meter_health_t *h, const char *why);
 
 /* Frees every meter and slot and empties *r; accepts NULL. */
 void dw_roster_free(dw_roster_t *r);

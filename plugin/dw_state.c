@@ -108,9 +108,11 @@ static void names_free(names_t *t) {
 /* Every appliance name of the roster's caches into t. */
 static int collect_names(names_t *t, const dw_roster_t *r) {
   for (size_t i = 0; i < r->slots_len; i++) {
-    const dw_cache_t *c = &r->slots[i].cache;
-    for (uint16_t k = 0; k < c->names_len; k++)
-      if (names_intern(t, c->names[k]) < 0)
+    dw_cache_iter_t it = dw_cache_begin(&r->slots[i].cache);
+    dw_sample_t s;
+    bool latest;
+    while (dw_cache_next(&it, &s, &latest, NULL))
+      if (s.appliance != NULL && names_intern(t, s.appliance) < 0)
         return -ENOMEM;
   }
   return 0;
@@ -122,10 +124,10 @@ static bool slot_worth_saving(const dw_slot_t *s) {
 
 static int put_samples(dw_bytes_t *b, names_t *t, const dw_cache_t *c) {
   int status = dw_bytes_put_varint(b, c->len);
-  for (uint32_t i = 0; i < c->len && status == 0; i++) {
-    dw_sample_t s;
-    bool latest;
-    dw_cache_get(c, i, &s, &latest);
+  dw_cache_iter_t it = dw_cache_begin(c);
+  dw_sample_t s;
+  bool latest;
+  while (status == 0 && dw_cache_next(&it, &s, &latest, NULL)) {
     int64_t name = s.appliance ? names_intern(t, s.appliance) : -1;
     status = name < -1 ? -ENOMEM : 0;
     status = status ||
@@ -325,9 +327,10 @@ static int get_slot(decode_t *d, dw_slot_t *s, uint32_t meter) {
   int status = d->rd.why != NULL ? -EINVAL : 0;
   for (size_t i = 0; i < n && status == 0; i++)
     status = get_sample(d, &s->cache);
+  if (status == 0)
+    status = dw_cache_seal(&s->cache);
   if (status != 0)
     return status;
-  dw_cache_seal(&s->cache);
   status = get_marks(d, s);
   s->unsent = s->cache.len > 0;
   s->months_pending = dw_months_pending(&s->months, &s->cache);

@@ -57,7 +57,7 @@ static void respond(dw_slot_t *s, int first, int last, const char *appliance) {
                      .values_len = 1,
                      .values = {9}};
   ck_assert_int_eq(dw_cache_add(&fresh, &now), 0);
-  dw_cache_seal(&fresh);
+  ck_assert_int_eq(dw_cache_seal(&fresh), 0);
   ck_assert_int_eq(dw_months_adopt(&s->months, &fresh), 0);
   dw_cache_clear(&s->cache);
   s->cache = fresh;

@@ -203,7 +203,7 @@ START_TEST(adopt_moves_what_was_known) {
   dw_slot_t *savings = &old.slots[1];
   ck_assert_int_eq(savings->resource, DW_RES_SAVINGS);
   ck_assert_int_eq(add_one(&savings->cache, 42, 24316), 0);
-  dw_cache_seal(&savings->cache);
+  ck_assert_int_eq(dw_cache_seal(&savings->cache), 0);
   ck_assert_int_eq(dw_months_adopt(&savings->months, &savings->cache), 0);
   savings->failures = 3;
   savings->next_due_ms = 12345;
