@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,22 +21,26 @@
 #define STATEFILE_MAGIC "DWSTATE\0"
 #define STATEFILE_HEADER 20
 
-uint32_t dw_statefile_crc32(uint32_t crc, const void *data, size_t len) {
-  static uint32_t table[256];
-  static bool ready; /* a benign race: every thread computes the same */
-  if (!ready) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++)
-        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = true;
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++)
+      c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
   }
+}
+
+/* Every account's thread may write its state at once: the table is made
+ * once, under pthread_once. */
+uint32_t dw_statefile_crc32(uint32_t crc, const void *data, size_t len) {
+  pthread_once(&crc_once, crc_init);
   const unsigned char *p = data;
   crc = ~crc;
   for (size_t i = 0; i < len; i++)
-    crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
 
