@@ -16,6 +16,7 @@
 
 #include "dw_http.h"
 #include "dw_clock.h"
+#include "dw_pace.h"
 #include "dw_transfer.h"
 
 #include <curl/curl.h>
@@ -41,6 +42,9 @@ struct dw_http {
   dw_transfer_t *slots;   /* opts.max_concurrency of them */
   unsigned active;        /* slots whose easy handle is in the multi */
   int64_t batch_start_ms; /* of the running batch's deadline */
+  /* across batches and cycles, so a cycle starts with what the last one
+   * left, not with a fresh burst */
+  dw_pace_t pace;
 };
 
 /* The requests of one dw_http_run call. */
@@ -114,12 +118,15 @@ static CURLMcode http_multi_setup(CURLM *multi, unsigned max_concurrency) {
 
 dw_http_t *dw_http_create(const dw_http_opts_t *opts) {
   if (opts == NULL || opts->timeout_ms <= 0 || opts->max_concurrency < 1 ||
-      opts->max_concurrency > HTTP_MAX_CONCURRENCY)
+      opts->max_concurrency > HTTP_MAX_CONCURRENCY ||
+      !(opts->max_requests_per_s >= 0 &&
+        opts->max_requests_per_s <= DW_PACE_RATE_MAX))
     return NULL;
   dw_http_t *h = calloc(1, sizeof *h);
   if (h == NULL)
     return NULL;
   h->opts = *opts;
+  dw_pace_init(&h->pace, opts->max_requests_per_s, 0);
   if (http_dup_opt(&h->ca_cert, &h->opts.ca_cert) != 0 ||
       http_dup_opt(&h->client_cert, &h->opts.client_cert) != 0 ||
       http_dup_opt(&h->client_key, &h->opts.client_key) != 0 ||
@@ -230,14 +237,16 @@ static int http_start(dw_http_t *h, dw_transfer_t *s, dw_http_req_t *req,
   return 0;
 }
 
-/* Starts queued requests in free slots. -ENOMEM only when the batch's
- * first request could not start (no on_done was called then); a later
- * failure ends just that request. */
+/* Starts queued requests in free slots, as far as the pace allows.
+ * -ENOMEM only when the batch's first request could not start (no
+ * on_done was called then); a later failure ends just that request. */
 static int http_fill(dw_http_t *h, http_batch_t *b, int64_t now_ms) {
   for (unsigned i = 0; i < h->opts.max_concurrency && b->next < b->n; i++) {
     dw_transfer_t *s = &h->slots[i];
     if (s->req != NULL)
       continue;
+    if (!dw_pace_take(&h->pace, now_ms))
+      return 0; /* the rest waits for the bucket's next token */
     dw_http_req_t *req = b->reqs[b->next];
     if (http_start(h, s, req, now_ms, b->deadline_ms) == 0) {
       b->next++;
@@ -298,6 +307,22 @@ static void http_end_all(dw_http_t *h, http_batch_t *b, dw_http_error_t e,
     http_report_unstarted(h, b->reqs[b->next++], e, why);
 }
 
+/* How long the loop may sleep in poll: until the deadline, at most
+ * HTTP_POLL_MAX_MS, and no longer than until the bucket's next token
+ * while a request waits for one in a free slot. */
+static int64_t http_wait_ms(const dw_http_t *h, const http_batch_t *b,
+                            int64_t now_ms) {
+  int64_t wait_ms = b->deadline_ms - now_ms;
+  if (wait_ms > HTTP_POLL_MAX_MS)
+    wait_ms = HTTP_POLL_MAX_MS;
+  if (b->next < b->n && h->active < h->opts.max_concurrency) {
+    int64_t token_ms = dw_pace_wait_ms(&h->pace, now_ms);
+    if (token_ms < wait_ms)
+      wait_ms = token_ms;
+  }
+  return wait_ms;
+}
+
 int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
                 dw_http_deadline_t deadline) {
   int64_t deadline_ms = deadline.at_ms;
@@ -319,11 +344,11 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
       return 0;
     now_ms = http_now_ms();
     if (mc == CURLM_OK && now_ms < deadline_ms) {
-      (void)http_fill(h, &b, now_ms); /* fails only before a first start */
-      int64_t wait_ms = deadline_ms - now_ms;
-      if (wait_ms > HTTP_POLL_MAX_MS)
-        wait_ms = HTTP_POLL_MAX_MS;
-      mc = curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL);
+      /* fails only before a first start, which the pace may delay */
+      if (http_fill(h, &b, now_ms) < 0)
+        return -ENOMEM;
+      mc = curl_multi_poll(h->multi, NULL, 0, (int)http_wait_ms(h, &b, now_ms),
+                           NULL);
     }
     if (mc != CURLM_OK) {
       http_end_all(h, &b, DW_HTTP_ERR_OTHER, curl_multi_strerror(mc));

@@ -17,6 +17,9 @@ typedef struct dw_http_opts {
   long connect_timeout_ms;  /* 0: timeout_ms */
   size_t max_body;          /* bytes; a larger body fails the request */
   unsigned max_concurrency; /* transfers in flight, >= 1 */
+  /* requests started per second, data and token requests alike (one
+   * token bucket per transport); 0: no limit */
+  double max_requests_per_s;
   bool verify_peer;
   bool verify_host;
   const char *ca_cert;     /* CA bundle file or NULL for the system's */
