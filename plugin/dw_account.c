@@ -139,6 +139,7 @@ static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
       .timeout_ms = cfg->timeout_ms,
       .max_body = cfg->max_body,
       .max_concurrency = cfg->max_concurrency,
+      .max_requests_per_s = cfg->max_requests_per_s,
       .verify_peer = cfg->verify_peer,
       .verify_host = cfg->verify_host,
       .ca_cert = cfg->ca_cert,

@@ -43,7 +43,7 @@ DEFAULTS = {
     "FAILURE_THRESHOLD": ("FailureThreshold", 1),
 }
 NUMERIC_KINDS = {"DW_OPT_SECONDS", "DW_OPT_UNSIGNED", "DW_OPT_SIZE",
-                 "DW_OPT_REFRESH", "DW_OPT_SHARD"}
+                 "DW_OPT_REFRESH", "DW_OPT_SHARD", "DW_OPT_RATE"}
 BLOCK_KINDS = {"DW_OPT_BLOCK"}  # <Smartmeter>: a block, no default
 LABEL = {"account": "<Account>", "meter": "<Smartmeter>"}
 
