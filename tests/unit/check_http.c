@@ -884,8 +884,50 @@ START_TEST(test_pace_leaves_the_rest_to_the_deadline) {
     ck_assert_uint_eq(p[i].body_calls, 0);
   }
   ck_assert_int_eq(ok, 4);
-  ck_assert_int_eq(atomic_load(&srv.stamps), 4);
+  int arrived = atomic_load(&srv.stamps);
+  ck_assert_int_eq(arrived, 4);
   ck_assert_int_eq(p[4].req.error, DW_HTTP_ERR_DEADLINE); /* in order */
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* A request whose token comes too close to the deadline is not started:
+ * it would be cut after the server had answered it, and be sent again.
+ * The burst goes at once, the eleventh token comes at 100 ms, 5 ms before
+ * the deadline: less than the 10 ms every start needs. */
+START_TEST(test_no_start_just_before_the_deadline) {
+  dw_http_opts_t o = opts_default();
+  o.max_requests_per_s = 10;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(11, "/stamp");
+  run_probes(h, p, 11, 105);
+  int arrived = atomic_load(&srv.stamps);
+  ck_assert_int_le(arrived, 10);
+  ck_assert_int_eq(p[10].req.error, DW_HTTP_ERR_DEADLINE);
+  ck_assert(p[10].req.total_s == 0); /* never started */
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* Nor one that would need longer than is left, judged by the recent
+ * response time (twice it): after a 50 ms answer, 130 ms before the
+ * deadline leave room for the second request but not the 100 ms a start
+ * then needs. Not paced: the rule is the transport's, pace or not. */
+START_TEST(test_no_start_the_response_time_cannot_fit) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 1;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(3, "/sleep50");
+  run_probes(h, p, 3, 130);
+  ck_assert_int_eq(p[0].req.error, DW_HTTP_OK);
+  for (size_t i = 1; i < 3; i++) {
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
+    ck_assert(p[i].req.total_s == 0); /* never started */
+  }
   dw_http_destroy(h);
   free(p);
 }
@@ -1089,6 +1131,8 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_pace_spreads_a_batch);
   tcase_add_test(tc, test_pace_spans_batches);
   tcase_add_test(tc, test_pace_leaves_the_rest_to_the_deadline);
+  tcase_add_test(tc, test_no_start_just_before_the_deadline);
+  tcase_add_test(tc, test_no_start_the_response_time_cannot_fit);
   tcase_add_test(tc, test_error_names);
   tcase_add_test(tc, test_create_edges);
   suite_add_tcase(s, tc);
