@@ -203,6 +203,7 @@ static void http_report(const dw_http_t *h, dw_http_req_t *req,
 /* Ends a request that never reached curl. */
 static void http_report_unstarted(const dw_http_t *h, dw_http_req_t *req,
                                   dw_http_error_t e, const char *why) {
+  req->sent = false;
   req->status = 0;
   req->retry_after_s = -1;
   req->total_s = 0;
@@ -247,6 +248,7 @@ static int http_start(dw_http_t *h, dw_transfer_t *s, dw_http_req_t *req,
     return -ENOMEM;
   }
   h->active++;
+  req->sent = true;
   return 0;
 }
 

@@ -63,6 +63,7 @@ struct dw_http_req {
   long retry_after_s; /* from Retry-After (seconds or date), -1: none */
   double total_s;     /* wall time of the request */
   int64_t ended_ms;   /* when it ended, in ms after the deadline was made */
+  bool sent;          /* it went out; false when it never started */
   char errmsg[160];   /* curl's reason when error != DW_HTTP_OK */
 };
 

@@ -876,10 +876,12 @@ START_TEST(test_pace_leaves_the_rest_to_the_deadline) {
   int ok = 0;
   for (size_t i = 0; i < 10; i++) {
     if (p[i].req.error == DW_HTTP_OK) {
+      ck_assert(p[i].req.sent);
       ok++;
       continue;
     }
     ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
+    ck_assert(!p[i].req.sent);
     ck_assert_int_eq(p[i].req.status, 0);
     ck_assert_uint_eq(p[i].body_calls, 0);
   }
