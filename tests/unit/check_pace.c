@@ -66,8 +66,10 @@ START_TEST(test_no_limit) {
   dw_pace_t p;
   dw_pace_init(&p, unlimited_rates[_i], 0);
   ck_assert(!dw_pace_limits(&p));
-  for (int i = 0; i < 100000; i++)
-    ck_assert(dw_pace_take(&p, 0));
+  int given = 0;
+  for (int i = 0; i < 100000; i++) /* Check's asserts are slow in loops */
+    given += dw_pace_take(&p, 0);
+  ck_assert_int_eq(given, 100000);
   ck_assert_int_eq(dw_pace_wait_ms(&p, 0), 0);
   ck_assert(dw_pace_take(&p, -1000)); /* time means nothing to it */
 }
@@ -109,7 +111,9 @@ START_TEST(test_no_drift) {
     if (now_ms == hour_ms)
       break;
     int64_t wait_ms = dw_pace_wait_ms(&p, now_ms);
-    ck_assert_int_gt(wait_ms, 0);
+    if (wait_ms <= 0) /* not ck_assert: it costs a system call */
+      ck_abort_msg("rate %g at %lld ms: no token, yet a wait of %lld ms",
+                   c->rate, (long long)now_ms, (long long)wait_ms);
     now_ms += c->step_ms > 0 ? c->step_ms : wait_ms;
     if (now_ms > hour_ms)
       now_ms = hour_ms;
