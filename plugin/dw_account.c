@@ -91,6 +91,7 @@ static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
       .timeout_ms = cfg->timeout_ms,
       .max_body = cfg->max_body,
       .max_concurrency = cfg->max_concurrency,
+      .max_requests_per_s = cfg->max_requests_per_s,
       .verify_peer = cfg->verify_peer,
       .verify_host = cfg->verify_host,
       .ca_cert = cfg->ca_cert,
@@ -277,6 +278,8 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
   /* the cycle's now, moved on to when the answer came: a Retry-After or
    * a backoff counts from the answer, as the server meant it */
   int64_t now_ms = w->c->now_ms + r->req->ended_ms;
+  if (r->req->sent) /* not one the deadline left unsent: that is deferred */
+    a->report.total.data_requests++;
   if (r->req->error == DW_HTTP_OK)
     dw_report_response(&a->report, r->req->total_s);
   if (r->outcome == DW_FETCH_OK) {
@@ -303,7 +306,6 @@ static void account_on_result(void *ud, size_t i, const dw_fetch_result_t *r) {
 static void account_run(dw_account_t *a, wave_t *w) {
   memset(w->refused, 0, w->n * sizeof(*w->refused));
   w->refused_count = 0;
-  a->report.total.data_requests += w->n;
   /* months up to the cycle's next one: a month stamped further out would
    * keep every later month of its series from going out */
   int max_month = dw_month_of_unix((int64_t)(w->c->now >> 30)) + 1;

@@ -50,6 +50,8 @@ static const dw_option_t account_options[] = {
     {"Interval", DW_OPT_SECONDS, ACCOUNT(interval_ms), 1, 86400},
     {"MaxConcurrency", DW_OPT_UNSIGNED, ACCOUNT(max_concurrency), 1, 1024},
     {"MaxBodySize", DW_OPT_SIZE, ACCOUNT(max_body), 1024, 64 * 1024 * 1024},
+    {"MaxRequestsPerSecond", DW_OPT_RATE, ACCOUNT(max_requests_per_s), 0.001,
+     10000}, /* or 0: no limit */
     {"VerifyPeer", DW_OPT_BOOL, ACCOUNT(verify_peer), 0, 0},
     {"VerifyHost", DW_OPT_BOOL, ACCOUNT(verify_host), 0, 0},
     {"CACert", DW_OPT_STRING, ACCOUNT(ca_cert), 1, PATH_MAX},

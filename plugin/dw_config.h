@@ -45,6 +45,7 @@ typedef struct dw_account_cfg {
   long interval_ms;      /* Interval option, 0: collectd's global */
   unsigned max_concurrency;
   size_t max_body;
+  double max_requests_per_s; /* MaxRequestsPerSecond; 0: no limit */
   bool verify_peer;
   bool verify_host;
   bool allow_insecure_http;

@@ -17,6 +17,7 @@
 
 #include "dw_http.h"
 #include "dw_clock.h"
+#include "dw_pace.h"
 #include "dw_transfer.h"
 
 #include <curl/curl.h>
@@ -30,6 +31,10 @@
 #define HTTP_MIN_CURL_VERSION 0x074a00
 #define HTTP_MAX_CONCURRENCY 1024
 #define HTTP_POLL_MAX_MS 1000
+/* No request starts with less time left before the deadline than this,
+ * or than twice the transport's recent response time (see
+ * http_time_to_start). */
+#define HTTP_START_MARGIN_MS 10
 
 struct dw_http {
   dw_http_opts_t opts; /* its strings point to the owned copies below */
@@ -49,6 +54,10 @@ struct dw_http {
   unsigned active;        /* slots whose easy handle is in the multi */
   int64_t batch_start_ms; /* of the running batch's deadline */
   atomic_bool stopped;    /* dw_http_stop, from any thread */
+  /* across batches and cycles, so a cycle starts with what the last one
+   * left, not with a fresh burst */
+  dw_pace_t pace;
+  int64_t response_us; /* recent response time, moving average; 0: none */
 };
 
 /* The requests of one dw_http_run call. */
@@ -151,12 +160,15 @@ static CURLMcode http_multi_setup(CURLM *multi, unsigned max_concurrency) {
 
 dw_http_t *dw_http_create(const dw_http_opts_t *opts) {
   if (opts == NULL || opts->timeout_ms <= 0 || opts->max_concurrency < 1 ||
-      opts->max_concurrency > HTTP_MAX_CONCURRENCY)
+      opts->max_concurrency > HTTP_MAX_CONCURRENCY ||
+      !(opts->max_requests_per_s >= 0 &&
+        opts->max_requests_per_s <= DW_PACE_RATE_MAX))
     return NULL;
   dw_http_t *h = calloc(1, sizeof *h);
   if (h == NULL)
     return NULL;
   h->opts = *opts;
+  dw_pace_init(&h->pace, opts->max_requests_per_s, 0);
   if (http_dup_opt(&h->ca_cert, &h->opts.ca_cert) != 0 ||
       http_dup_opt(&h->client_cert, &h->opts.client_cert) != 0 ||
       http_dup_opt(&h->client_key, &h->opts.client_key) != 0 ||
@@ -236,18 +248,27 @@ static void http_report(const dw_http_t *h, dw_http_req_t *req,
 /* Ends a request that never reached curl. */
 static void http_report_unstarted(const dw_http_t *h, dw_http_req_t *req,
                                   dw_http_error_t e, const char *why) {
+  req->sent = false;
   req->status = 0;
   req->retry_after_s = -1;
   req->total_s = 0;
   http_report(h, req, e, why);
 }
 
-/* Takes the slot's transfer out of the multi, frees the slot, reports. */
+/* Takes the slot's transfer out of the multi, frees the slot, reports.
+ * A response's time moves the average by an eighth, as TCP's smoothed
+ * round-trip time does: recent, but not one outlier. */
 static void http_finish(dw_http_t *h, dw_transfer_t *s, dw_http_error_t e,
                         const char *why) {
   curl_multi_remove_handle(h->multi, s->easy);
   h->active--;
-  http_report(h, dw_transfer_finish(s), e, why);
+  dw_http_req_t *req = dw_transfer_finish(s);
+  if (e == DW_HTTP_OK) {
+    int64_t us = (int64_t)(req->total_s * 1e6);
+    h->response_us =
+        h->response_us == 0 ? us : h->response_us + (us - h->response_us) / 8;
+  }
+  http_report(h, req, e, why);
 }
 
 /* Shorter of the request's own limit and what is left of the batch, at
@@ -272,17 +293,37 @@ static int http_start(dw_http_t *h, dw_transfer_t *s, dw_http_req_t *req,
     return -ENOMEM;
   }
   h->active++;
+  req->sent = true;
   return 0;
 }
 
-/* Starts queued requests in free slots. -ENOMEM only when the batch's
- * first request could not start (no on_done was called then); a later
- * failure ends just that request. */
+/* False when a request started at now_ms would most likely still run at
+ * the deadline: less time is left than twice the recent response time,
+ * or than HTTP_START_MARGIN_MS. It would be cut there after the server
+ * had answered it, and sent again next cycle: the server would see it
+ * twice. Not started, it is only deferred. (A paced transport meets this
+ * at every deadline that comes in the middle of the work: its tokens
+ * fall due at the deadline as often as anywhere else.) */
+static bool http_time_to_start(const dw_http_t *h, int64_t now_ms,
+                               int64_t deadline_ms) {
+  int64_t margin_ms = 2 * h->response_us / 1000;
+  if (margin_ms < HTTP_START_MARGIN_MS)
+    margin_ms = HTTP_START_MARGIN_MS;
+  return deadline_ms - now_ms >= margin_ms;
+}
+
+/* Starts queued requests in free slots, as far as the pace allows.
+ * -ENOMEM only when the batch's first request could not start (no
+ * on_done was called then); a later failure ends just that request. */
 static int http_fill(dw_http_t *h, http_batch_t *b, int64_t now_ms) {
   for (unsigned i = 0; i < h->opts.max_concurrency && b->next < b->n; i++) {
     dw_transfer_t *s = &h->slots[i];
     if (s->req != NULL)
       continue;
+    if (!http_time_to_start(h, now_ms, b->deadline_ms))
+      return 0; /* the rest is left to the deadline */
+    if (!dw_pace_take(&h->pace, now_ms))
+      return 0; /* the rest waits for the bucket's next token */
     dw_http_req_t *req = b->reqs[b->next];
     if (http_start(h, s, req, now_ms, b->deadline_ms) == 0) {
       b->next++;
@@ -353,6 +394,24 @@ static void http_end_all(dw_http_t *h, http_batch_t *b, dw_http_error_t e,
     http_report_unstarted(h, b->reqs[b->next++], e, why);
 }
 
+/* How long the loop may sleep in poll: until the deadline, at most
+ * HTTP_POLL_MAX_MS, and no longer than until the bucket's next token
+ * while a request waits for one in a free slot and may still start
+ * then. */
+static int64_t http_wait_ms(const dw_http_t *h, const http_batch_t *b,
+                            int64_t now_ms) {
+  int64_t wait_ms = b->deadline_ms - now_ms;
+  if (wait_ms > HTTP_POLL_MAX_MS)
+    wait_ms = HTTP_POLL_MAX_MS;
+  if (b->next < b->n && h->active < h->opts.max_concurrency) {
+    int64_t token_ms = dw_pace_wait_ms(&h->pace, now_ms);
+    if (token_ms < wait_ms &&
+        http_time_to_start(h, now_ms + token_ms, b->deadline_ms))
+      wait_ms = token_ms;
+  }
+  return wait_ms;
+}
+
 int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
                 dw_http_deadline_t deadline) {
   int64_t deadline_ms = deadline.at_ms;
@@ -378,11 +437,11 @@ int dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
       return 0;
     now_ms = http_now_ms();
     if (mc == CURLM_OK && now_ms < deadline_ms) {
-      (void)http_fill(h, &b, now_ms); /* fails only before a first start */
-      int64_t wait_ms = deadline_ms - now_ms;
-      if (wait_ms > HTTP_POLL_MAX_MS)
-        wait_ms = HTTP_POLL_MAX_MS;
-      mc = curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL);
+      /* fails only before a first start, which the pace may delay */
+      if (http_fill(h, &b, now_ms) < 0)
+        return -ENOMEM;
+      mc = curl_multi_poll(h->multi, NULL, 0, (int)http_wait_ms(h, &b, now_ms),
+                           NULL);
     }
     if (mc != CURLM_OK) {
       http_end_all(h, &b, DW_HTTP_ERR_OTHER, curl_multi_strerror(mc));

@@ -1,6 +1,7 @@
 /* dw_http.h - the HTTP transport: the only room that knows libcurl.
  * Owns: an account's connections, TLS sessions and the transfers of a
- * batch. May call: libcurl, dw_transfer, dw_request, dw_clock.
+ * batch, the pace they start at. May call: libcurl, dw_transfer,
+ * dw_request, dw_clock, dw_pace.
  *
  * One dw_http_t per account owns a curl multi handle (its connection pool
  * and DNS cache serve every transfer of the account), a share handle for
@@ -8,7 +9,9 @@
  * of requests runs through it with at most max_concurrency transfers in
  * flight; connections stay open between batches and HTTP/2 multiplexes
  * when the server offers it. Every request is bounded: total time, body
- * bytes, redirects (none are followed). */
+ * bytes, redirects (none are followed). With max_requests_per_s, every
+ * request of the transport, in every batch, spends from one token bucket
+ * (dw_pace) that lives as long as the transport. */
 #ifndef DW_HTTP_H
 #define DW_HTTP_H
 
@@ -56,10 +59,11 @@ bool dw_http_stopped(dw_http_t *h);
 
 /* Runs every request of reqs[0..n) to completion, at most
  * max_concurrency at once, calling on_done for each (in completion order).
- * on_done may not add requests. Returns when all ended or at the
- * deadline, whichever is first: requests still running or not started
- * then end with DW_HTTP_ERR_DEADLINE (as does a request whose timeout was
- * shortened to the deadline). 0, or -ENOMEM before any request started. */
+ * on_done may not add requests. A request starts only when the pace
+ * allows. Returns when all ended or at the deadline, whichever is first:
+ * requests still running or not started then end with
+ * DW_HTTP_ERR_DEADLINE (as does a request whose timeout was shortened to
+ * the deadline). 0, or -ENOMEM before any request started. */
 __attribute__((warn_unused_result)) int
 dw_http_run(dw_http_t *h, dw_http_req_t **reqs, size_t n,
             dw_http_deadline_t deadline);

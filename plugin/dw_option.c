@@ -262,6 +262,30 @@ static int opt_refresh(const char *where, const dw_option_t *o,
   return 0;
 }
 
+/* A rate in requests per second: 0 for no limit, else within [min, max].
+ * A positive rate below min is refused, not rounded: the bucket keeps
+ * thousandths, and rounding to 0 would lift the limit that was asked
+ * for. */
+static int opt_rate(const char *where, const dw_option_t *o,
+                    const oconfig_item_t *opt, double *field) {
+  if (!dw_option_is_one(opt, OCONFIG_TYPE_NUMBER)) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s needs one number: requests per second, or 0 for no limit",
+              opt->key);
+    return -EINVAL;
+  }
+  double x = opt->values[0].value.number;
+  if (!isfinite(x) || (x != 0 && (x < o->min || x > o->max))) {
+    dw_log_at(DW_LOG_ERR, where,
+              "%s must be 0 (no limit) or between %.15g and %.15g requests "
+              "per second (got %.15g)",
+              opt->key, o->min, o->max, x);
+    return -EINVAL;
+  }
+  *field = x;
+  return 0;
+}
+
 static bool opt_is_whole(double x) { return isfinite(x) && x == floor(x); }
 
 /* Shard index count: the count is checked first, as the index's range
@@ -518,6 +542,8 @@ int dw_option_apply(const char *where, const dw_option_t *o,
     if (status == 0)
       *(size_t *)field = (size_t)x;
     return status;
+  case DW_OPT_RATE:
+    return opt_rate(where, o, opt, field);
   case DW_OPT_BOOL:
     return opt_bool(where, opt, field);
   case DW_OPT_RESOURCES:

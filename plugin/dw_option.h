@@ -32,6 +32,7 @@ typedef enum dw_option_kind {
   DW_OPT_SECONDS,    /* long milliseconds from seconds in [min, max] */
   DW_OPT_UNSIGNED,   /* unsigned, a whole number in [min, max] */
   DW_OPT_SIZE,       /* size_t, a whole number in [min, max] */
+  DW_OPT_RATE,       /* double, 0 (no limit) or a number in [min, max] */
   DW_OPT_BOOL,       /* bool */
   DW_OPT_RESOURCES,  /* uint32_t bits of dw_resource_t */
   DW_OPT_PERIODS,    /* uint32_t bits of dw_period_t */

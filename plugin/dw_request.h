@@ -20,6 +20,9 @@ typedef struct dw_http_opts {
   long connect_timeout_ms;  /* 0: timeout_ms */
   size_t max_body;          /* bytes; a larger body fails the request */
   unsigned max_concurrency; /* transfers in flight, >= 1 */
+  /* requests started per second, data and token requests alike (one
+   * token bucket per transport); 0: no limit */
+  double max_requests_per_s;
   bool verify_peer;
   bool verify_host;
   const char *ca_cert;      /* CA bundle file or NULL for the system's */
@@ -71,6 +74,7 @@ struct dw_http_req {
   long retry_after_s; /* from Retry-After (seconds or date), -1: none */
   double total_s;     /* wall time of the request */
   int64_t ended_ms;   /* when it ended, in ms after the deadline was made */
+  bool sent;          /* it went out; false when it never started */
   char errmsg[160];   /* curl's reason when error != DW_HTTP_OK */
   /* Set by the transport when no 2xx came: the proxy the request went
    * through ("host:port (from http_proxy)", never its userinfo), "" when

@@ -645,8 +645,11 @@ static void log_reply(const sim_server_t *s, const char *method,
   for (; rq->path[i] != '\0' && i + 1 < sizeof(path); i++)
     path[i] = (rq->path[i] > 0x20 && rq->path[i] < 0x7f) ? rq->path[i] : '?';
   path[i] = '\0';
-  fprintf(stderr, "digiwatt-sim: %s %s -> %u (%lld ms)%s%s\n", method, path,
-          r->status, (long long)(now_ms() - rq->start_ms),
+  /* t= is when the request arrived, so a test can see the pace of a
+   * client (lines come in the order replies go out) */
+  fprintf(stderr, "digiwatt-sim: t=%lld %s %s -> %u (%lld ms)%s%s\n",
+          (long long)rq->start_ms, method, path, r->status,
+          (long long)(now_ms() - rq->start_ms),
           r->fault != NULL ? " fault=" : "", r->fault != NULL ? r->fault : "");
 }
 

@@ -50,7 +50,7 @@ DEFAULTS = {
 }
 LEVELS = ("plugin", "account", "meter")
 NUMERIC_KINDS = {"DW_OPT_SECONDS", "DW_OPT_UNSIGNED", "DW_OPT_SIZE",
-                 "DW_OPT_REFRESH", "DW_OPT_SHARD"}
+                 "DW_OPT_REFRESH", "DW_OPT_SHARD", "DW_OPT_RATE"}
 BLOCK_KINDS = {"DW_OPT_BLOCK"}  # <Smartmeter>: a block, no default
 LABEL = {"plugin": "<Plugin digiwatt>", "account": "<Account>",
          "meter": "<Smartmeter>"}

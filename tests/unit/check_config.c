@@ -203,6 +203,7 @@ START_TEST(test_minimal) {
   ck_assert_int_eq(a->interval_ms, 0);
   ck_assert_uint_eq(a->max_concurrency, DW_DEFAULT_MAX_CONCURRENCY);
   ck_assert_uint_eq(a->max_body, DW_DEFAULT_MAX_BODY);
+  ck_assert(a->max_requests_per_s == 0); /* no limit */
   ck_assert(a->verify_peer);
   ck_assert(a->verify_host);
   ck_assert(!a->allow_insecure_http);
@@ -261,6 +262,7 @@ static const char full_config[] =
     "    Interval 60\n"
     "    MaxConcurrency 4\n"
     "    MaxBodySize 2048\n"
+    "    MaxRequestsPerSecond 0.5\n"
     "    VerifyPeer false\n"
     "    VerifyHost false\n"
     "    CACert \"/etc/ssl/ca.pem\"\n"
@@ -294,6 +296,7 @@ START_TEST(test_full) {
   ck_assert_int_eq(a->interval_ms, 60000);
   ck_assert_uint_eq(a->max_concurrency, 4);
   ck_assert_uint_eq(a->max_body, 2048);
+  ck_assert(a->max_requests_per_s == 0.5);
   ck_assert(!a->verify_peer);
   ck_assert(!a->verify_host);
   ck_assert(a->allow_insecure_http);
@@ -788,6 +791,27 @@ static const bad_case_t bad_cases[] = {
     {GOOD "  RefreshInterval \"savings\" -5\n",
      {"RefreshInterval \"savings\" must be between 0 and"},
      NULL},
+    {GOOD "  MaxRequestsPerSecond -1\n",
+     {"<Account \"main\">: MaxRequestsPerSecond must be 0 (no limit) or "
+      "between 0.001 and 10000 requests per second (got -1)"},
+     NULL},
+    {GOOD "  MaxRequestsPerSecond 0.0005\n", /* not rounded to no limit */
+     {"MaxRequestsPerSecond must be 0 (no limit) or between 0.001 and 10000",
+      "(got 0.0005)"},
+     NULL},
+    {GOOD "  MaxRequestsPerSecond 10001\n",
+     {"MaxRequestsPerSecond must be 0 (no limit) or between 0.001 and 10000"},
+     NULL},
+    {GOOD "  MaxRequestsPerSecond \"10\"\n",
+     {"MaxRequestsPerSecond needs one number: requests per second, or 0 for "
+      "no limit"},
+     NULL},
+    {GOOD "  MaxRequestsPerSecond 5 10\n",
+     {"MaxRequestsPerSecond needs one number"},
+     NULL},
+    {GOOD "  MaxRequestsPerSecond true\n",
+     {"MaxRequestsPerSecond needs one number"},
+     NULL},
     /* values of the wrong type or count */
     {GOOD "  Timeout \"10\"\n", {"Timeout needs one number"}, NULL},
     {GOOD "  Timeout 1 2\n", {"Timeout needs one number"}, NULL},
@@ -1132,6 +1156,30 @@ START_TEST(test_http_options) {
   char path[128];
   snprintf(path, sizeof(path), "%s/secret", tmp_dir);
   ck_assert_str_eq(a->key_password_file, path);
+  dw_config_free(&cfg);
+}
+END_TEST
+
+/* --- MaxRequestsPerSecond at its edges, table-driven ---------------------- */
+
+static const struct rate_case {
+  const char *text;
+  double want;
+} rate_cases[] = {
+    {"0", 0}, {"0.001", 0.001}, {"0.5", 0.5}, {"10", 10}, {"10000", 10000},
+};
+
+START_TEST(test_rate_accepted) {
+  char options[256];
+  snprintf(options, sizeof(options), GOOD "  MaxRequestsPerSecond %s\n",
+           rate_cases[_i].text);
+  dw_config_t cfg = {0};
+  char *text = bad_text(options);
+  ck_assert_int_eq(parse_text(text, &cfg), 0);
+  free(text);
+  ck_assert_uint_eq(cfg.accounts_len, 1);
+  ck_assert(cfg.accounts[0].max_requests_per_s == rate_cases[_i].want);
+  ck_assert_uint_eq(standin_log_count(), 0);
   dw_config_free(&cfg);
 }
 END_TEST
@@ -1618,6 +1666,8 @@ static Suite *config_suite(void) {
   tcase_add_test(good, test_quoted_booleans);
   tcase_add_test(good, test_http_options);
   tcase_add_test(good, test_list_limits);
+  tcase_add_loop_test(good, test_rate_accepted, 0,
+                      sizeof(rate_cases) / sizeof(rate_cases[0]));
   suite_add_tcase(s, good);
 
   TCase *bad = tcase_create("bad");

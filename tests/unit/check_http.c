@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +29,7 @@
 #define PROBE_BODY_MAX (128 * 1024)
 #define STREAM_CHUNKS 400
 #define STREAM_CHUNK 1024
+#define STAMPS_MAX 256
 
 /* ---- the server ---------------------------------------------------- */
 
@@ -41,6 +43,8 @@ static struct {
   atomic_int max_inflight;
   atomic_bool stopping; /* teardown: slow handlers return at once */
   atomic_size_t stream_sent;
+  atomic_int stamps; /* /stamp requests, each arrival's time below */
+  int64_t stamp_ms[STAMPS_MAX];
   pthread_mutex_t lock; /* guards the /echo record below */
   char method[16];
   char content_type[128];
@@ -164,6 +168,17 @@ static enum MHD_Result reply_slow(struct MHD_Connection *c) {
   return reply_text(c, 200, "{}", NULL, NULL);
 }
 
+/* When /stamp requests arrive, on the monotonic clock the transport
+ * paces by (this is one process). */
+static enum MHD_Result reply_stamp(struct MHD_Connection *c) {
+  dw_clock_t clock = dw_clock_monotonic();
+  int64_t now_ms = dw_clock_read(&clock);
+  int i = atomic_fetch_add(&srv.stamps, 1);
+  if (i < STAMPS_MAX)
+    srv.stamp_ms[i] = now_ms;
+  return reply_text(c, 200, "{}", NULL, NULL);
+}
+
 static enum MHD_Result reply_sleep50(struct MHD_Connection *c) {
   int now = atomic_fetch_add(&srv.inflight, 1) + 1;
   int max = atomic_load(&srv.max_inflight);
@@ -230,6 +245,8 @@ static enum MHD_Result on_get(struct MHD_Connection *c, const char *url) {
     return reply_slow(c);
   if (strcmp(url, "/sleep50") == 0)
     return reply_sleep50(c);
+  if (strcmp(url, "/stamp") == 0)
+    return reply_stamp(c);
   return reply_text(c, 404, "{}", NULL, NULL);
 }
 
@@ -312,6 +329,7 @@ static void server_start(void) {
   atomic_store(&srv.max_inflight, 0);
   atomic_store(&srv.stopping, false);
   atomic_store(&srv.stream_sent, 0);
+  atomic_store(&srv.stamps, 0);
   atomic_store(&srv.proxied, 0);
   memset(srv.method, 0, sizeof srv.method);
   memset(srv.body, 0, sizeof srv.body);
@@ -997,6 +1015,165 @@ START_TEST(test_new_settings_are_copied) {
 }
 END_TEST
 
+/* ---- pacing ---------------------------------------------------------- */
+
+static int compare_ms(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The arrivals of /stamp requests so far, sorted; how many. */
+static int stamps_sorted(int64_t *out) {
+  int n = atomic_load(&srv.stamps);
+  ck_assert_int_le(n, STAMPS_MAX);
+  memcpy(out, srv.stamp_ms, (size_t)n * sizeof *out);
+  qsort(out, (size_t)n, sizeof *out, compare_ms);
+  return n;
+}
+
+/* No arrival before the bucket could have given its token: the k-th
+ * (from 0) not before start_ms + (k + 1 - burst) / rate seconds, less the
+ * millisecond the bucket rounds time to. A lower bound only, so a slow
+ * machine cannot fail it; without pacing all would arrive at once. */
+static void assert_paced(const int64_t *at, int n, int64_t start_ms, int rate,
+                         int burst) {
+  for (int k = burst; k < n; k++) {
+    int64_t earliest_ms = start_ms + (int64_t)(k + 1 - burst) * 1000 / rate;
+    ck_assert_msg(at[k] >= earliest_ms - 1,
+                  "request %d arrived %lld ms after the start, before its "
+                  "token at %lld ms",
+                  k, (long long)(at[k] - start_ms),
+                  (long long)(earliest_ms - start_ms));
+  }
+}
+
+static int64_t mono_now_ms(void) {
+  dw_clock_t clock = dw_clock_monotonic();
+  return dw_clock_read(&clock);
+}
+
+/* 30 requests at 20 per second: the burst (20) at once, then one every
+ * 50 ms, the last at 0.5 s. The poll must wake for each token: a loop
+ * that slept its whole poll (up to the 0.9 s deadline) would leave 10
+ * requests unsent. */
+START_TEST(test_pace_spreads_a_batch) {
+  enum { N = 30, RATE = 20 };
+  dw_http_opts_t o = opts_default();
+  o.max_requests_per_s = RATE;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(N, "/stamp");
+  int64_t start_ms = mono_now_ms();
+  run_probes(h, p, N, 900);
+  for (size_t i = 0; i < N; i++)
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_OK);
+  int64_t at[STAMPS_MAX];
+  ck_assert_int_eq(stamps_sorted(at), N);
+  assert_paced(at, N, start_ms, RATE, RATE);
+  ck_assert_int_ge(at[N - 1] - start_ms, (N - RATE) * 1000 / RATE - 1);
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* The bucket lives as long as the transport: a second batch right after
+ * the first does not get a fresh burst, however the batches are cut (a
+ * token request, then a wave, then the next cycle). */
+START_TEST(test_pace_spans_batches) {
+  enum { RATE = 10 };
+  dw_http_opts_t o = opts_default();
+  o.max_requests_per_s = RATE;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  int64_t start_ms = mono_now_ms();
+  probe_t *first = probes_new(RATE, "/stamp");
+  run_probes(h, first, RATE, 5000); /* the whole burst */
+  probe_t *second = probes_new(5, "/stamp");
+  run_probes(h, second, 5, 5000);
+  for (size_t i = 0; i < 5; i++)
+    ck_assert_int_eq(second[i].req.error, DW_HTTP_OK);
+  int64_t at[STAMPS_MAX];
+  ck_assert_int_eq(stamps_sorted(at), RATE + 5);
+  assert_paced(at, RATE + 5, start_ms, RATE, RATE);
+  dw_http_destroy(h);
+  free(first);
+  free(second);
+}
+END_TEST
+
+/* What the bucket has no token for by the deadline never starts and ends
+ * like any request the deadline left unstarted: DW_HTTP_ERR_DEADLINE, no
+ * status, no body; the server never sees it. At 2 per second over 1.2 s:
+ * 2 at once, one at 0.5 s, one at 1 s. */
+START_TEST(test_pace_leaves_the_rest_to_the_deadline) {
+  dw_http_opts_t o = opts_default();
+  o.max_requests_per_s = 2;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(10, "/stamp");
+  run_probes(h, p, 10, 1200);
+  int ok = 0;
+  for (size_t i = 0; i < 10; i++) {
+    if (p[i].req.error == DW_HTTP_OK) {
+      ck_assert(p[i].req.sent);
+      ok++;
+      continue;
+    }
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
+    ck_assert(!p[i].req.sent);
+    ck_assert_int_eq(p[i].req.status, 0);
+    ck_assert_uint_eq(p[i].body_calls, 0);
+  }
+  ck_assert_int_eq(ok, 4);
+  int arrived = atomic_load(&srv.stamps);
+  ck_assert_int_eq(arrived, 4);
+  ck_assert_int_eq(p[4].req.error, DW_HTTP_ERR_DEADLINE); /* in order */
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* A request whose token comes too close to the deadline is not started:
+ * it would be cut after the server had answered it, and be sent again.
+ * The burst goes at once, the eleventh token comes at 100 ms, 5 ms before
+ * the deadline: less than the 10 ms every start needs. */
+START_TEST(test_no_start_just_before_the_deadline) {
+  dw_http_opts_t o = opts_default();
+  o.max_requests_per_s = 10;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(11, "/stamp");
+  run_probes(h, p, 11, 105);
+  int arrived = atomic_load(&srv.stamps);
+  ck_assert_int_le(arrived, 10);
+  ck_assert_int_eq(p[10].req.error, DW_HTTP_ERR_DEADLINE);
+  ck_assert(p[10].req.total_s == 0); /* never started */
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
+/* Nor one that would need longer than is left, judged by the recent
+ * response time (twice it): after a 50 ms answer, 130 ms before the
+ * deadline leave room for the second request but not the 100 ms a start
+ * then needs. Not paced: the rule is the transport's, pace or not. */
+START_TEST(test_no_start_the_response_time_cannot_fit) {
+  dw_http_opts_t o = opts_default();
+  o.max_concurrency = 1;
+  dw_http_t *h = dw_http_create(&o);
+  ck_assert_ptr_nonnull(h);
+  probe_t *p = probes_new(3, "/sleep50");
+  run_probes(h, p, 3, 130);
+  ck_assert_int_eq(p[0].req.error, DW_HTTP_OK);
+  for (size_t i = 1; i < 3; i++) {
+    ck_assert_int_eq(p[i].req.error, DW_HTTP_ERR_DEADLINE);
+    ck_assert(p[i].req.total_s == 0); /* never started */
+  }
+  dw_http_destroy(h);
+  free(p);
+}
+END_TEST
+
 /* ---- API edges ----------------------------------------------------- */
 
 START_TEST(test_error_names) {
@@ -1023,6 +1200,17 @@ START_TEST(test_create_edges) {
   o.timeout_ms = 0;
   ck_assert_ptr_null(dw_http_create(&o));
   ck_assert_ptr_null(dw_http_create(NULL));
+  const double bad_rates[] = {-1, -0.001, NAN, 10000.5, INFINITY};
+  for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++) {
+    o = opts_default();
+    o.max_requests_per_s = bad_rates[i];
+    ck_assert_ptr_null(dw_http_create(&o));
+  }
+  o = opts_default();
+  o.max_requests_per_s = 10000; /* the largest is fine */
+  dw_http_t *fast = dw_http_create(&o);
+  ck_assert_ptr_nonnull(fast);
+  dw_http_destroy(fast);
   dw_http_destroy(NULL);
 
   o = opts_default();
@@ -1181,6 +1369,11 @@ static Suite *http_suite(void) {
                       sizeof tls_cases / sizeof tls_cases[0]);
   tcase_add_test(tc, test_concurrency_cap);
   tcase_add_test(tc, test_connections_reused_across_runs);
+  tcase_add_test(tc, test_pace_spreads_a_batch);
+  tcase_add_test(tc, test_pace_spans_batches);
+  tcase_add_test(tc, test_pace_leaves_the_rest_to_the_deadline);
+  tcase_add_test(tc, test_no_start_just_before_the_deadline);
+  tcase_add_test(tc, test_no_start_the_response_time_cannot_fit);
   tcase_add_test(tc, test_headers_and_user_agent);
   tcase_add_test(tc, test_error_body_kept);
   tcase_add_test(tc, test_proxy_used);
