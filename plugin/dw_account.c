@@ -24,9 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CDTIME_TO_MS(t)                                                        \
-  ((int64_t)(((t) >> 30) * 1000 + ((((t)&0x3fffffff) * 1000) >> 30)))
 #define MAX_URL 2048
+#define EMIT_PAUSE_MS 20
 /* A wave ends with its slowest request, so waves are large enough to keep
  * the transport's queue full, and never larger than the due set. */
 #define WAVE_PER_CONCURRENCY 64
@@ -108,6 +107,15 @@ static dw_http_t *account_http(const dw_account_cfg_t *cfg) {
   return dw_http_create(&opts);
 }
 
+/* The pause of a big dispatch (a restart's cached values, RepeatCached):
+ * DW_EMIT_PACE_EVERY samples per EMIT_PAUSE_MS, 100,000 a second, which
+ * collectd's write threads keep up with; none once stopping. */
+static void account_emit_pace(void *ud) {
+  dw_account_t *a = ud;
+  if (!dw_http_stopped(a->http))
+    dw_clock_pause(&a->clock, EMIT_PAUSE_MS);
+}
+
 dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
                                 const dw_meterfile_stamp_t *stamp,
                                 dw_clock_t clock) {
@@ -124,10 +132,13 @@ dw_account_t *dw_account_create(dw_account_cfg_t *cfg, dw_meterfile_t *file,
   a->pace.rng = (uint64_t)a->created_ms * 0x9E3779B97F4A7C15ull | 1;
   dw_report_init(&a->report, a->cfg.name, a->cfg.failure_threshold,
                  a->cfg.self_metrics);
+  a->report.refresh_ms = a->cfg.refresh_ms;
   a->emit = (dw_emit_t){.account = a->cfg.name,
                         .repeat_cached = a->cfg.repeat_cached,
                         .monthly_history = a->cfg.monthly_history,
-                        .refresh_ms = a->cfg.refresh_ms};
+                        .refresh_ms = a->cfg.refresh_ms,
+                        .pace = account_emit_pace,
+                        .pace_ud = a};
   dw_keep_init(&a->keep, a->cfg.name, a->cfg.state_file, a->cfg.state_save_ms,
                a->cfg.refresh_ms, a->cfg.backoff_max_ms);
   a->http = account_http(&a->cfg);
@@ -494,7 +505,7 @@ out:
 
 static dw_state_now_t account_now(const cycle_t *c) {
   return (dw_state_now_t){.mono_ms = c->now_ms,
-                          .wall_ms = CDTIME_TO_MS(c->now)};
+                          .wall_ms = dw_cdtime_to_ms(c->now)};
 }
 
 static dw_state_account_t account_state(const dw_account_t *a) {
@@ -525,7 +536,7 @@ void dw_account_save(dw_account_t *a, uint64_t now) {
 int dw_account_read(dw_account_t *a, uint64_t now, uint64_t interval) {
   cycle_t c = {
       .now_ms = dw_clock_read(&a->clock), .now = now, .interval = interval};
-  a->pace.base_ms = (long)CDTIME_TO_MS(interval);
+  a->pace.base_ms = (long)dw_cdtime_to_ms(interval);
   long budget_ms =
       a->cfg.cycle_timeout_ms > 0 ? a->cfg.cycle_timeout_ms : a->pace.base_ms;
   c.deadline = dw_http_deadline_in(budget_ms);

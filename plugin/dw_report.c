@@ -1,5 +1,6 @@
 /* dw_report.c - what an account says about itself (see dw_report.h). */
 #include "dw_report.h"
+#include "dw_clock.h"
 #include "dw_dispatch.h"
 #include "dw_log.h"
 #include "dw_resource.h"
@@ -269,7 +270,44 @@ void dw_report_meters(dw_report_t *r, dw_roster_t *roster, uint64_t now) {
         r->account, r->cycle.notifications_dropped, DW_REPORT_MAX_NOTIFIED);
 }
 
-static void report_self_metrics(const dw_report_t *r, const dw_roster_t *roster,
+/* A tenth of the shortest RefreshInterval the meters use, in ms. */
+static long report_age_every_ms(const dw_report_t *r,
+                                const dw_roster_t *roster) {
+  uint32_t used = 0;
+  for (size_t i = 0; i < roster->meters_len; i++)
+    used |= roster->meters[i].resources;
+  long shortest = -1;
+  for (int res = 0; res < DW_RES_COUNT && r->refresh_ms != NULL; res++)
+    if ((used & (1u << res)) && (shortest < 0 || r->refresh_ms[res] < shortest))
+      shortest = r->refresh_ms[res];
+  return shortest > 0 ? shortest / 10 : 0;
+}
+
+/* The data age of every meter, when its cadence says; how many fail. */
+static int report_ages(dw_report_t *r, const dw_roster_t *roster, uint64_t now,
+                       uint64_t interval, int64_t now_ms, int64_t created_ms) {
+  uint64_t every = dw_cdtime_of_ms(report_age_every_ms(r, roster));
+  if (every < interval)
+    every = interval;
+  int64_t every_ms = dw_cdtime_to_ms(every);
+  /* half a cycle early is on time: cycles are not exactly an interval
+   * apart */
+  if (r->ages_sent_ms != 0 &&
+      now_ms - r->ages_sent_ms < every_ms - dw_cdtime_to_ms(interval) / 2)
+    return 0;
+  r->ages_sent_ms = now_ms != 0 ? now_ms : 1;
+  int status = 0;
+  for (size_t i = 0; i < roster->meters_len; i++) {
+    const dw_meter_t *m = &roster->meters[i];
+    int64_t since = m->last_ok_ms ? m->last_ok_ms : created_ms;
+    status |=
+        dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL, now,
+                        every, false, (double)(now_ms - since) / 1000.0);
+  }
+  return status;
+}
+
+static void report_self_metrics(dw_report_t *r, const dw_roster_t *roster,
                                 uint64_t now, uint64_t interval, double cycle_s,
                                 int64_t now_ms, int64_t created_ms) {
   const char *pi = r->self_instance;
@@ -291,14 +329,9 @@ static void report_self_metrics(const dw_report_t *r, const dw_roster_t *roster,
   status |= dw_dispatch_own(pi, "digiwatt_cycle_seconds", NULL, now, interval,
                             false, cycle_s);
   size_t failed = 0;
-  for (size_t i = 0; i < roster->meters_len; i++) {
-    const dw_meter_t *m = &roster->meters[i];
-    failed += m->health.failing;
-    int64_t since = m->last_ok_ms ? m->last_ok_ms : created_ms;
-    status |=
-        dw_dispatch_own(m->instance, "digiwatt_data_age_seconds", NULL, now,
-                        interval, false, (double)(now_ms - since) / 1000.0);
-  }
+  for (size_t i = 0; i < roster->meters_len; i++)
+    failed += roster->meters[i].health.failing;
+  status |= report_ages(r, roster, now, interval, now_ms, created_ms);
   status |= dw_dispatch_own(pi, "digiwatt_meters", "ok", now, interval, false,
                             (double)(roster->meters_len - failed));
   status |= dw_dispatch_own(pi, "digiwatt_meters", "failed", now, interval,

@@ -4,7 +4,7 @@
  * notifications of its meters and its token, and its self-metrics.
  * May call: dw_dispatch, dw_roster (reads meters and slots, writes their
  * health), dw_auth (verdicts only), dw_health, dw_resource, dw_url (URLs
- * as log lines show them), dw_log.
+ * as log lines show them), dw_clock (time units), dw_log.
  *
  * The account tells the report what happened; the report decides what is
  * said, how often, and to whom. */
@@ -26,8 +26,12 @@ typedef struct dw_report {
   char self_instance[80]; /* "account-<name>": 8 + 63 + NUL */
   unsigned failure_threshold;
   bool self_metrics;
-  bool auth_notified; /* a FAILURE went out for the token */
-  uint32_t serial;    /* of the running cycle, from 1 */
+  bool auth_notified;     /* a FAILURE went out for the token */
+  const long *refresh_ms; /* borrowed: the RefreshInterval per resource,
+                             for the data ages' cadence (NULL: every
+                             cycle) */
+  int64_t ages_sent_ms;   /* when they last went out (0: never) */
+  uint32_t serial;        /* of the running cycle, from 1 */
   struct {
     unsigned failures;
     unsigned failures_logged;
@@ -90,8 +94,12 @@ void dw_report_auth(dw_report_t *r, const dw_auth_verdict_t *v,
 /* Moves each meter along its failure state and sends what changed. */
 void dw_report_meters(dw_report_t *r, dw_roster_t *roster, uint64_t now);
 
-/* Ends the cycle: the count of failures not logged, and the self-metrics
- * (data age from now_ms, or from created_ms for a meter never fetched). */
+/* Ends the cycle: the count of failures not logged, and the self-metrics:
+ * the account's every cycle; each meter's data age (from now_ms, or from
+ * created_ms for a meter never fetched) every tenth of the shortest
+ * RefreshInterval the meters use (at least every cycle), with that as
+ * its interval: a meter's data changes only when it is fetched, so a
+ * finer age costs the writers without telling more. */
 void dw_report_cycle_end(dw_report_t *r, const dw_roster_t *roster,
                          uint64_t now, uint64_t interval, double cycle_s,
                          int64_t now_ms, int64_t created_ms);

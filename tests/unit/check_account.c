@@ -386,10 +386,24 @@ START_TEST(a_value_goes_out_once_per_refresh) {
     ck_assert_int_eq(cycle(a, i), 0);
   ck_assert_int_eq(atomic_load(&data_requests), 6); /* none new */
   ck_assert_uint_eq(meter_values_count(), 0);       /* nothing again */
-  /* the self-metrics stay per cycle */
-  v = standin_find_value("m2", "digiwatt_data_age_seconds", "");
+  /* the account's self-metrics stay per cycle */
+  v = standin_find_value("account-a", "digiwatt_cycle_seconds", "");
+  ck_assert_ptr_nonnull(v);
   ck_assert_uint_eq(v->time, cycle_time(3));
   ck_assert_uint_eq(v->interval, INTERVAL);
+  /* a meter's data age every tenth of the shortest refresh it uses
+   * (360 s), with that as its interval: it went out in cycle 0 only */
+  ck_assert_ptr_null(standin_find_value("m2", "digiwatt_data_age_seconds", ""));
+  standin_reset();
+  for (int i = 4; i < 36; i++)
+    ck_assert_int_eq(cycle(a, i), 0);
+  ck_assert_ptr_null(standin_find_value("m2", "digiwatt_data_age_seconds", ""));
+  ck_assert_int_eq(cycle(a, 36), 0);
+  v = standin_find_value("m2", "digiwatt_data_age_seconds", "");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(v->time, cycle_time(36));
+  ck_assert_uint_eq(v->interval, (uint64_t)360 << 30);
+  ck_assert_double_eq_tol(v->values[0], 360, 1e-9);
   dw_account_destroy(a);
 }
 END_TEST

@@ -8,6 +8,7 @@
 #include "stand_in.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #define NOW ((uint64_t)1795000000 << 30)
@@ -199,6 +200,51 @@ START_TEST(unsent_values_go_out_at_the_next_cycle) {
 }
 END_TEST
 
+/* A big dispatch (a restart's cached values) pauses after every
+ * DW_EMIT_PACE_EVERY samples, so collectd's write queue is not filled
+ * faster than its write threads empty it; a small one never pauses. */
+static int pauses;
+
+static void count_pause(void *ud) {
+  (void)ud;
+  pauses++;
+}
+
+START_TEST(a_big_dispatch_pauses_a_small_one_does_not) {
+  dw_meter_cfg_t meter = {.id = S("m"),
+                          .instance = S("home"),
+                          .resources = 1u << DW_RES_CONSUMPTION_HISTORY,
+                          .periods = 1};
+  dw_meter_cfg_t meters[300];
+  for (int i = 0; i < 300; i++)
+    meters[i] = meter;
+  char ids[300][8];
+  for (int i = 0; i < 300; i++) {
+    snprintf(ids[i], sizeof(ids[i]), "m%d", i);
+    meters[i].id = meters[i].instance = ids[i];
+  }
+  dw_account_cfg_t cfg = {.name = S("a"), .meters = meters, .meters_len = 300};
+  dw_roster_t r;
+  ck_assert_int_eq(dw_roster_build(&r, &cfg, NULL), 0);
+  dw_emit_t e = emitter(false, false);
+  e.pace = count_pause;
+  pauses = 0;
+  /* 300 slots of 13 samples, restored: 3900 samples go out at once */
+  for (size_t i = 0; i < r.slots_len; i++) {
+    respond(&r.slots[i], MONTH(2025, 12), MONTH(2026, 11), "fridge");
+    r.slots[i].unsent = true;
+  }
+  dw_emit_cycle(&e, &r, NOW, READ_INTERVAL);
+  ck_assert_int_eq(pauses, 3900 / DW_EMIT_PACE_EVERY);
+  ck_assert_uint_eq(standin_values_count(), 300 * 2); /* forecast, -latest */
+  /* the next cycle has nothing to send, and does not pause */
+  pauses = 0;
+  dw_emit_cycle(&e, &r, NOW + READ_INTERVAL, READ_INTERVAL);
+  ck_assert_int_eq(pauses, 0);
+  dw_roster_free(&r);
+}
+END_TEST
+
 static Suite *emit_suite(void) {
   Suite *s = suite_create("emit");
   TCase *tc = tcase_create("emit");
@@ -209,6 +255,7 @@ static Suite *emit_suite(void) {
   tcase_add_test(tc, repeat_cached_sends_everything_each_cycle);
   tcase_add_test(tc, monthly_history_off_leaves_only_latest);
   tcase_add_test(tc, unsent_values_go_out_at_the_next_cycle);
+  tcase_add_test(tc, a_big_dispatch_pauses_a_small_one_does_not);
   suite_add_tcase(s, tc);
   return s;
 }
