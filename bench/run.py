@@ -408,21 +408,9 @@ def scenario_speed(args, root, problems, notes):
     return runs, expected
 
 
-def watch_chain(workdir, first_meter=None):
-    """csv for the account's self-metrics (and, given first_meter, its
-    consumption of yesterday) through a PostCache chain that drops every
-    other value."""
-    meter_rule = ""
-    if first_meter is not None:
-        meter_rule = '''  <Rule "first-meter">
-    <Match "regex">
-      PluginInstance "^%s$"
-      Type "^digiwatt_energy_kwh$"
-      TypeInstance "^consumption-yesterday$"
-    </Match>
-    Target "write"
-  </Rule>
-''' % first_meter
+def watch_chain(workdir):
+    """csv for the account's self-metrics through a PostCache chain that
+    drops every other value."""
     return '''LoadPlugin match_regex
 LoadPlugin csv
 <Plugin csv>
@@ -431,7 +419,7 @@ LoadPlugin csv
 </Plugin>
 PostCacheChain "bench"
 <Chain "bench">
-%s  <Rule "self">
+  <Rule "self">
     <Match "regex">
       PluginInstance "^account-"
     </Match>
@@ -439,7 +427,7 @@ PostCacheChain "bench"
   </Rule>
   Target "stop"
 </Chain>
-''' % (workdir, meter_rule)
+''' % workdir
 
 
 def self_metric(workdir, type_):
@@ -455,20 +443,16 @@ def self_metric(workdir, type_):
     return [v for _, v in sorted(rows)]
 
 
-def csv_epochs(workdir, instance, type_, ti):
-    return sorted({r[0] for r in lib.csv_rows(workdir, "bench", instance,
-                                              type_, ti)})
-
-
 def scenario_budget(args, root, problems):
     """First cycle, then at least three more from the cache."""
     meters = meter_ids(args.meters)
     expected = args.meters * requests_per_meter(["yesterday"])
     workdir = os.path.join(root, "budget")
     sim = start_sim(workdir, args.rss_latency_ms)
-    # csv gets one value of the first meter (re-dispatched every cycle,
-    # so its rows count the cycles) and the account's self-metrics.
-    watch = watch_chain(workdir, meters[0])
+    # csv gets the account's self-metrics, which go out every cycle: the
+    # rows of digiwatt_cycle_seconds count the cycles. (A meter's values
+    # go out once per fetch, so they no longer count cycles.)
+    watch = watch_chain(workdir)
     body = watch + digiwatt_body(sim, meters, ["yesterday"], args.concurrency)
     conf = collectd_conf(workdir, "digiwatt-daemon", digiwatt_dir(workdir),
                          body, 2, drop=False)
@@ -482,8 +466,7 @@ def scenario_budget(args, root, problems):
                 state["first"] = s
                 state["first_at"] = time.monotonic()
             return None
-        cycles = csv_epochs(workdir, meters[0], "digiwatt_energy_kwh",
-                            "consumption-yesterday")
+        cycles = self_metric(workdir, "digiwatt_cycle_seconds")
         state["cycles"] = len(cycles)
         # the first cycle's row, then three from the cache
         now = time.monotonic()
