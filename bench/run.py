@@ -38,8 +38,8 @@ is kept). bench/README.md has the details.
 
 Exit status: 0 when every digiwatt run did what it should (request
 counts, HTTP statuses, the second cycle's and the restart's zero
-requests), 1 otherwise;
-curl_json's failures are reported as notes. Timing and memory targets are
+requests), 1 otherwise; curl_json's failures, and those of collectd's
+rrdtool writer, are reported as notes. Timing and memory targets are
 reported, never enforced: the machine is noisy."""
 
 import argparse
@@ -49,6 +49,7 @@ import glob
 import json
 import os
 import platform
+import re
 import resource
 import shlex
 import shutil
@@ -908,7 +909,8 @@ def values_arithmetic(args, runs, problems):
 
 # --- scenario 5: collectd CPU per meter and day (rrdtool) -------------------
 
-def rrd_window(args, sim, root, name, options, problems, expected_first):
+def rrd_window(args, sim, root, name, options, problems, notes,
+               expected_first):
     """One rrdtool daemon: its first cycle (and the RRD files it creates),
     then collectd's CPU over a window of --writer-cycles read intervals in
     steady state. Any window of whole intervals holds exactly that many
@@ -954,14 +956,22 @@ def rrd_window(args, sim, root, name, options, problems, expected_first):
         d.kill()
     r["illegal"] = len(log_errors(workdir, name, "illegal attempt"))
     r["requests"] = sim.stats()["requests"] - before["requests"]
-    for line in log_errors(workdir, name)[:3]:
+    errors = log_errors(workdir, name)
+    # collectd's rrdtool writer can fail to create a file that two write
+    # threads create at once (when a first cycle that creates 17,000
+    # files outlasts the interval): its failure, not the plugin's
+    theirs = [l for l in errors if "rrdtool plugin:" in l]
+    for line in theirs[:3]:
+        notes.append("%s log (collectd's rrdtool writer, %d such lines): "
+                     "%s" % (name, len(theirs), line))
+    for line in [l for l in errors if l not in theirs][:3]:
         problems.append(name + " log: " + line)
     if not args.keep:
         shutil.rmtree(os.path.join(workdir, "rrd"), ignore_errors=True)
     return r
 
 
-def scenario_cpu(args, root, problems, values):
+def scenario_cpu(args, root, problems, notes, values):
     n = args.writer_meters
     expected = n * requests_per_meter(lib.PERIODS)
     every = ['RefreshInterval "%s" 0' % r for r in lib.RESOURCES]
@@ -969,11 +979,12 @@ def scenario_cpu(args, root, problems, values):
     runs = {}
     try:
         runs["repeat"] = rrd_window(args, sim, root, "cpu-repeat",
-                                    ["RepeatCached true"], problems, expected)
+                                    ["RepeatCached true"], problems, notes,
+                                    expected)
         runs["refetch"] = rrd_window(args, sim, root, "cpu-refetch", every,
-                                     problems, expected)
+                                     problems, notes, expected)
         runs["default"] = rrd_window(args, sim, root, "cpu-default", [],
-                                     problems, expected)
+                                     problems, notes, expected)
     finally:
         sim.stop()
     for key in ("repeat", "default"):
@@ -1478,9 +1489,15 @@ def life_details(args, life):
                     kib(r["restart"].peak_kib), kib(r["restart"].final_kib)))
         if r.get("state_bytes"):
             out.append("")
-            out.append("The state file the first start left: %s bytes; "
-                       "SIGTERM of the first start took %.2f s." %
-                       ("{:,}".format(r["state_bytes"]), r["first"].stop_s))
+            line = ("The state file the first start left: %s bytes; "
+                    "SIGTERM of the first start took %.2f s" %
+                    ("{:,}".format(r["state_bytes"]), r["first"].stop_s))
+            said = re.search(r"state restored from .*\): (.*)$",
+                             (r.get("restored") or [""])[0])
+            if said:
+                line += "; the restart logged \"state restored\" with %s" % \
+                    said.group(1)
+            out.append(line + ".")
     st = life.get("sigterm")
     if st and st["runs"]:
         out += ["", "Scenario 7 (SIGTERM): %d meters x %d resources x %d "
@@ -1679,7 +1696,8 @@ def report(args, info, speed, expected, budget, memory, problems, notes,
         out += ["- " + p for p in problems]
     if notes:
         out.append("")
-        out.append("Notes on the curl_json runs:")
+        out.append("Notes (what went wrong outside the plugin: curl_json, "
+                   "collectd's own writers; not counted as problems):")
         out.append("")
         out += ["- " + n for n in notes]
     return "\n".join(out)
@@ -1788,7 +1806,7 @@ def main():
         life["values"] = scenario(4, lambda: scenario_values(args, root,
                                                              problems))
         life["cpu"] = scenario(5, lambda: scenario_cpu(
-            args, root, problems, life["values"]))
+            args, root, problems, notes, life["values"]))
         life["restart"] = scenario(6, lambda: scenario_restart(args, root,
                                                                problems))
         life["sigterm"] = scenario(7, lambda: scenario_sigterm(args, root,
