@@ -264,12 +264,21 @@ FAULTS = [
 
 # --- one run ----------------------------------------------------------------
 
-def digiwatt_block(sim, fault):
+def backoff_max(fault):
+    """The run's BackoffMax, seconds. A Retry-After is honoured up to
+    BackoffMax: the faults that send one get room to have it in full."""
     backoff = TOKEN_BACKOFF_MAX_S if fault.kind == "token" else BACKOFF_MAX_S
+    backoff *= fl.INTERVAL
+    if fault.retry_after:
+        backoff = max(backoff, fault.retry_after + fl.INTERVAL)
+    return backoff
+
+
+def digiwatt_block(sim, fault):
     options = ["Timeout %d" % fl.REQUEST_TIMEOUT,
                "MaxBodySize 65536",
                "FailureThreshold %d" % FAILURE_THRESHOLD,
-               "BackoffMax %d" % (backoff * fl.INTERVAL),
+               "BackoffMax %d" % backoff_max(fault),
                "MonthlyHistory false",
                'Periods "%s"' % fl.PERIOD]
     options += ['RefreshInterval "%s" 0' % r for r in lib.RESOURCES]
@@ -310,7 +319,7 @@ class Run:
         before = self.rows(inst, key)
         timeout = 6 * fl.INTERVAL
         if self.fault.pauses and inst == "healthy":
-            timeout = 2 * (BACKOFF_MAX_S + 2 * fl.INTERVAL)
+            timeout = 2 * (backoff_max(self.fault) + 2 * fl.INTERVAL)
         check(fl.wait_until(lambda: self.rows(inst, key) >= before + 2,
                             timeout),
               "%s stopped growing at %d rows (%s)" % (what, before, key))

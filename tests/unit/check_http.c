@@ -1266,6 +1266,7 @@ static void shifty_serve(int fd) {
     char *end = memmem(buf, len, "\r\n\r\n", 4);
     if (end != NULL) {
       char path[64] = "";
+      *end = '\0'; /* the header ends here; sscanf needs a string */
       sscanf(buf, "GET %63s", path);
       shifty_answer(fd, path);
       size_t used = (size_t)(end + 4 - buf);

@@ -486,7 +486,7 @@ START_TEST(damaged_files_are_refused) {
   char why[128] = "";
   ck_assert_int_eq(dw_statefile_write(path, "0123456789", 10, why, sizeof(why)),
                    0);
-  unsigned char raw[64];
+  unsigned char raw[64] = {0}; /* "grown" appends a byte past the file */
   FILE *f = fopen(path, "rb");
   size_t len = fread(raw, 1, sizeof(raw), f);
   fclose(f);
