@@ -81,6 +81,7 @@ WATCHED = ("/etc/collectd", "/usr/lib/collectd", "/usr/share/collectd",
            "/usr/share/doc", "/usr/share/man", "/usr/sbin", "/usr/libexec",
            "/usr/local", VAR)
 RRD = os.path.join(VAR, "rrd")
+STATE = os.path.join(VAR, "digiwatt")  # the default StateDirectory
 
 
 def step(text, started=[time.time()]):
@@ -608,7 +609,12 @@ def remove():
 
 
 def purge(files, before):
+    # the run kept state in the default StateDirectory; purge removes it
+    if not os.path.isfile(os.path.join(STATE, "main.state")):
+        lib.fail("no state file under %s before the purge" % STATE)
     dpkg("--purge", PACKAGE)
+    if os.path.lexists(STATE):
+        lib.fail("the purge left the state directory %s" % STATE)
     if installed():
         lib.fail("%s is still installed after dpkg --purge" % PACKAGE)
     left = []
@@ -635,7 +641,8 @@ def purge(files, before):
     if SECRET not in new or not any("/digiwatt-home/" in p for p in new):
         lib.fail("a purge should leave the secret file and the RRD files, "
                  "as the documentation says: %s" % new[:10])
-    step("purged: none of the %d paths remains; digiwatt-check accepts "
+    step("purged: none of the %d paths remains, nor the state directory; "
+         "digiwatt-check accepts "
          "Debian's configuration without types complaints; left as "
          "documented: %s and %d RRD paths" % (len(files), SECRET,
                                               len(new) - 1))
