@@ -468,6 +468,21 @@ START_TEST(retry_after_pauses_the_whole_account) {
 }
 END_TEST
 
+/* A Retry-After is honoured up to BackoffMax, not beyond. */
+START_TEST(retry_after_is_capped_at_backoff_max) {
+  atomic_store(&throttle_m1, 1);
+  dw_account_t *a = account("BackoffMax 15", TWO_METERS);
+  ck_assert_int_eq(cycle(a, 0), -EIO);
+  ck_assert(standin_log_contains("no request for 15.0 s"));
+  int after_first = atomic_load(&data_requests);
+  ck_assert_int_eq(cycle(a, 1), 0); /* 10 s: still paused */
+  ck_assert_int_eq(atomic_load(&data_requests), after_first);
+  cycle(a, 2); /* 20 s: past BackoffMax, well before the 30 s asked */
+  ck_assert_int_gt(atomic_load(&data_requests), after_first);
+  dw_account_destroy(a);
+}
+END_TEST
+
 START_TEST(refused_credentials_back_off_and_notify_once) {
   atomic_store(&token_status, 401);
   dw_account_t *a = account("BackoffMax 1\nCycleTimeout 10\n", TWO_METERS);
@@ -873,6 +888,7 @@ int main(void) {
   tcase_add_test(tc, repeat_cached_sends_every_cycle);
   tcase_add_test(tc, a_cycle_ends_by_its_deadline);
   tcase_add_test(tc, retry_after_pauses_the_whole_account);
+  tcase_add_test(tc, retry_after_is_capped_at_backoff_max);
   tcase_add_test(tc, refused_credentials_back_off_and_notify_once);
   tcase_add_test(tc,
                  a_failing_meter_notifies_after_the_threshold_and_on_recovery);
