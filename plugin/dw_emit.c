@@ -23,7 +23,9 @@ static dw_dispatch_target_t emit_target(dw_roster_t *r, const dw_slot_t *s,
 }
 
 /* Sends what the flags ask of the slot's samples; false after the first
- * failed dispatch (logged). *sent counts the samples gone through. */
+ * failed dispatch (logged). *sent counts the values dispatched, not the
+ * samples looked at: a backfill walks every month of a series to send
+ * one, and a pause for the walk would only slow the worker down. */
 static bool emit_slot(const dw_emit_t *e, dw_slot_t *s,
                       const dw_dispatch_target_t *t, bool current, bool months,
                       size_t *sent) {
@@ -34,11 +36,17 @@ static bool emit_slot(const dw_emit_t *e, dw_slot_t *s,
   uint16_t series;
   while (dw_cache_next(&it, &sample, &latest, &series)) {
     int status = 0;
-    if (current)
+    if (current && (sample.month == 0 || latest)) {
       status = dw_dispatch_current(t, &sample, latest);
-    ++*sent;
-    if (status == 0 && months && sample.month != 0)
-      status = dw_dispatch_month(t, &sample, dw_months_at(&s->months, series));
+      ++*sent;
+    }
+    if (status == 0 && months && sample.month != 0) {
+      dw_month_mark_t *mark = dw_months_at(&s->months, series);
+      int before = mark != NULL ? mark->month : 0;
+      status = dw_dispatch_month(t, &sample, mark);
+      if (mark != NULL && mark->month != before)
+        ++*sent;
+    }
     if (status != 0) {
       dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
              e->account, t->plugin_instance);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A cycle's dispatch pauses after every DW_EMIT_PACE_EVERY samples, so
+/* A cycle's dispatch pauses after every DW_EMIT_PACE_EVERY values, so
  * that a restart's (or RepeatCached's) hundreds of thousands of values do
  * not pile up in collectd's write queue faster than its write threads
  * take them: the queue's burst is what a peak of memory is made of. */
@@ -49,8 +49,8 @@ void dw_emit_arrival(const dw_emit_t *e, dw_roster_t *r, dw_slot_t *s,
  * (at the read interval); otherwise the values of slots that have not
  * sent theirs yet (restored at start), and the next month of every
  * series with months pending, calling e->pace after every
- * DW_EMIT_PACE_EVERY samples. Returns how many slots had something to send
- * (what they remember of it changed). */
+ * DW_EMIT_PACE_EVERY values dispatched. Returns how many slots had
+ * something to send (what they remember of it changed). */
 size_t dw_emit_cycle(const dw_emit_t *e, dw_roster_t *r, uint64_t now,
                      uint64_t read_interval);
 
