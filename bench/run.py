@@ -47,6 +47,7 @@ import csv
 import datetime
 import glob
 import json
+import math
 import os
 import platform
 import re
@@ -606,9 +607,10 @@ LABEL_RESOURCE = [
     ("disaggregation", "disaggregation"), ("performance", "performance"),
     ("consumption", "consumption"), ("costs", "costs")]
 
-# Self-metrics: the account's own (plugin instance account-<name>) and
-# each meter's digiwatt_data_age_seconds; both go out every read interval
-# whatever the mode.
+# Self-metrics: the account's own (plugin instance account-<name>), every
+# read interval, and each meter's digiwatt_data_age_seconds, every tenth
+# of the shortest RefreshInterval its account uses (at least an interval);
+# both whatever the mode.
 ACCOUNT_SELF, METER_SELF = "account self-metrics", "meter self-metrics"
 
 
@@ -814,6 +816,14 @@ def fetches_per_day(resource, interval_s):
     return 86400.0 / (0.95 * r + interval_s / 2.0)
 
 
+def data_age_period(interval_s):
+    """Seconds between a meter's data ages with the default
+    RefreshIntervals: a tenth of the shortest (at least an interval), sent
+    at the first cycle no less than half an interval short of it."""
+    every = max(min(DEFAULT_REFRESH_S.values()) / 10.0, interval_s)
+    return math.ceil((every - interval_s / 2.0) / interval_s) * interval_s
+
+
 def scenario_values(args, root, problems):
     """Two csv daemons side by side, RepeatCached true and the default."""
     n = args.writer_meters
@@ -892,12 +902,20 @@ def values_arithmetic(args, runs, problems):
         for r in lib.RESOURCES)
     res["default_later"] = [data_rows(dft["by_cycle"][e])
                             for e in dft["cycles"][1:]]
-    # Self-metrics, every cycle in both modes: measured in a later cycle.
+    # The account's self-metrics, every cycle in both modes: measured in
+    # a later cycle.
     later = dft["by_cycle"][dft["cycles"][-1]]
-    res["meter_self_cycle"] = later.get(METER_SELF, 0) / n
     res["account_self_cycle"] = later.get(ACCOUNT_SELF, 0)
-    self_day = (res["meter_self_cycle"] +
-                res["account_self_cycle"] / n) * per_day
+    # A meter's data age: once in the first cycle (measured), then at its
+    # cadence, longer than the measured window (arithmetic).
+    res["meter_self_first"] = (
+        dft["by_cycle"][dft["cycles"][0]].get(METER_SELF, 0) / n)
+    if res["meter_self_first"] != 1:
+        problems.append("scenario 4: %.2f data ages per meter in the first "
+                        "cycle, expected 1" % res["meter_self_first"])
+    res["age_period_s"] = data_age_period(interval)
+    res["meter_self_day"] = 86400.0 / res["age_period_s"]
+    self_day = res["meter_self_day"] + res["account_self_cycle"] / n * per_day
     res["self_day"] = self_day
     res["months_per_meter"] = {m: runs[m]["months"] / n for m in runs}
     res["repeat_day"] = res["repeat_data_day"] + self_day
@@ -1394,11 +1412,13 @@ def life_details(args, life):
                    "(measured) | %.0f cycles | %s |" %
                    (v["repeat_per_cycle"], 86400.0 / args.writer_interval,
                     "{:,.0f}".format(v["repeat_data_day"])))
-        out.append("| self-metrics, both modes: %.0f per meter and %d per "
-                   "account each cycle (measured) | | %.0f cycles | %s |" %
-                   (v["meter_self_cycle"], v["account_self_cycle"],
-                    86400.0 / args.writer_interval,
-                    "{:,.0f}".format(v["self_day"])))
+        out.append("| self-metrics, both modes: %d per account each cycle "
+                   "(measured), a meter's data age every %.0f s (%.0f in "
+                   "the first cycle, measured) | | %.0f cycles; %.0f ages "
+                   "| %s |" %
+                   (v["account_self_cycle"], v["age_period_s"],
+                    v["meter_self_first"], 86400.0 / args.writer_interval,
+                    v["meter_self_day"], "{:,.0f}".format(v["self_day"])))
         out.append("")
         line = ("Data rows in the default mode's later cycles: %s "
                 "(nothing was due). History months are not in these "
