@@ -66,7 +66,7 @@ static int dispatch_values(const dw_dispatch_target_t *t, const dw_sample_t *s,
            t->plugin_instance);
   snprintf(vl.type, sizeof(vl.type), "%s", dw_type_name(s->type));
   snprintf(vl.type_instance, sizeof(vl.type_instance), "%s", type_instance);
-  return plugin_dispatch_values(&vl) == 0 ? 0 : -EIO;
+  return plugin_dispatch_values(&vl) == 0 ? 1 : -EIO;
 }
 
 /* A month value goes out at its month's timestamp only when it is newer
@@ -84,12 +84,12 @@ int dw_dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
   char type_instance[DATA_MAX_NAME_LEN - sizeof("-latest")];
   dw_dispatch_type_instance(type_instance, sizeof(type_instance), s, t->period);
   cdtime_t time = TIME_T_TO_CDTIME_T_STATIC(dw_month_start_unix(s->month));
-  int status = dispatch_values(t, s, type_instance, time);
-  if (status == 0) {
+  int sent = dispatch_values(t, s, type_instance, time);
+  if (sent > 0) {
     mark->month = s->month;
     mark->sent_at = t->time;
   }
-  return status;
+  return sent;
 }
 
 int dw_dispatch_current(const dw_dispatch_target_t *t, const dw_sample_t *s,

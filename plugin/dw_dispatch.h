@@ -37,15 +37,17 @@ typedef struct dw_dispatch_target {
 
 /* A current sample (month 0) at t->time, or, when latest, the newest
  * month of a series as its "-latest" twin at t->time; other month
- * samples send nothing. 0, or a negative errno. */
+ * samples send nothing. The value lists dispatched (1 or 0), or a
+ * negative errno. */
 __attribute__((warn_unused_result)) int
 dw_dispatch_current(const dw_dispatch_target_t *t, const dw_sample_t *s,
                     bool latest);
 
 /* A month-stamped sample at its month's timestamp, when it is newer than
  * mark->month and its series sent none this cycle (mark->sent_at is not
- * t->time); mark records it. Nothing for a current sample. 0, or a
- * negative errno (-EINVAL: a month sample without a mark). */
+ * t->time); mark records it. Nothing for a current sample. The value
+ * lists dispatched (1 or 0), or a negative errno (-EINVAL: a month
+ * sample without a mark). */
 __attribute__((warn_unused_result)) int
 dw_dispatch_month(const dw_dispatch_target_t *t, const dw_sample_t *s,
                   dw_month_mark_t *mark);

@@ -35,23 +35,17 @@ static bool emit_slot(const dw_emit_t *e, dw_slot_t *s,
   bool latest;
   uint16_t series;
   while (dw_cache_next(&it, &sample, &latest, &series)) {
-    int status = 0;
-    if (current && (sample.month == 0 || latest)) {
-      status = dw_dispatch_current(t, &sample, latest);
-      ++*sent;
-    }
-    if (status == 0 && months && sample.month != 0) {
-      dw_month_mark_t *mark = dw_months_at(&s->months, series);
-      int before = mark != NULL ? mark->month : 0;
-      status = dw_dispatch_month(t, &sample, mark);
-      if (mark != NULL && mark->month != before)
-        ++*sent;
-    }
-    if (status != 0) {
+    int now = current ? dw_dispatch_current(t, &sample, latest) : 0;
+    int month =
+        now >= 0 && months && sample.month != 0
+            ? dw_dispatch_month(t, &sample, dw_months_at(&s->months, series))
+            : 0;
+    if (now < 0 || month < 0) {
       dw_log(DW_LOG_WARNING, "account %s: dispatching a value of %s failed",
              e->account, t->plugin_instance);
       return false;
     }
+    *sent += (size_t)(now + month);
   }
   if (current)
     s->unsent = false;
