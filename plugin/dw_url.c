@@ -216,6 +216,15 @@ static int url_form_field(char *form, size_t size, size_t *pos,
   return rc | url_escape_at(form, size, pos, value != NULL ? value : "");
 }
 
+/* Wipes and frees a secret-bearing buffer whose building failed; NULL,
+ * errno ENOMEM. */
+static char *url_discard_secret(char *s, size_t size) {
+  explicit_bzero(s, size);
+  free(s);
+  errno = ENOMEM;
+  return NULL;
+}
+
 /* The client_credentials form body; malloc'ed, or NULL on ENOMEM. Names
  * and values are encoded by the path escaper, so a space is sent as %20
  * (which every form decoder accepts, like '+'). */
@@ -246,12 +255,8 @@ char *dw_url_token_form(const char *client_id, const char *client_secret,
           url_form_field(form, size, &pos, "client_secret", secret);
   for (size_t i = 0; i < n_params; i++)
     rc |= url_form_field(form, size, &pos, params[i].name, params[i].value);
-  if (rc != 0) { /* unreachable by the size above; fail closed anyway */
-    explicit_bzero(form, size);
-    free(form);
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (rc != 0) /* unreachable by the size above; fail closed anyway */
+    return url_discard_secret(form, size);
   return form;
 }
 
@@ -302,12 +307,8 @@ char *dw_url_basic_auth(const char *client_id, const char *client_secret) {
     url_base64((const unsigned char *)raw, pos, line + sizeof(head) - 1);
   explicit_bzero(raw, raw_size);
   free(raw);
-  if (rc != 0) { /* unreachable by the sizes above; fail closed anyway */
-    explicit_bzero(line, size);
-    free(line);
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (rc != 0) /* unreachable by the sizes above; fail closed anyway */
+    return url_discard_secret(line, size);
   return line;
 }
 
