@@ -14,6 +14,7 @@
 #include "dw_config.h"
 #include "dw_health.h"
 #include "dw_http.h"
+#include "mhd_reply.h"
 #include "run_suite.h"
 #include "stand_in.h"
 
@@ -59,32 +60,22 @@ static void serve_slowly(int ms) {
     usleep(10 * 1000);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const char *body) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(r, "Content-Type", "application/json");
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
 static enum MHD_Result token_endpoint(struct MHD_Connection *c) {
   int n = atomic_fetch_add(&token_requests, 1) + 1;
   if (atomic_load(&token_latency_ms) > 0)
     serve_slowly(atomic_load(&token_latency_ms));
   if (atomic_load(&token_fails_after) > 0 &&
       n > atomic_load(&token_fails_after))
-    return reply(c, 500, "{\"error\":\"server\"}");
+    return mhd_reply_json(c, 500, "{\"error\":\"server\"}");
   if (atomic_load(&token_status) != 200)
-    return reply(c, (unsigned)atomic_load(&token_status),
-                 "{\"error\":\"invalid_client\"}");
+    return mhd_reply_json(c, (unsigned)atomic_load(&token_status),
+                          "{\"error\":\"invalid_client\"}");
   char body[128];
   snprintf(body, sizeof(body),
            "{\"access_token\":\"tok%d\",\"expires_in\":3600,"
            "\"token_type\":\"Bearer\"}",
            atomic_fetch_add(&token_serial, 1) + 1);
-  return reply(c, 200, body);
+  return mhd_reply_json(c, 200, body);
 }
 
 static bool authorised(struct MHD_Connection *c) {
@@ -115,9 +106,9 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
   if (atomic_load(&latency_ms) > 0)
     serve_slowly(atomic_load(&latency_ms));
   if (!authorised(c))
-    return reply(c, 401, "{\"error\":\"invalid_token\"}");
+    return mhd_reply_json(c, 401, "{\"error\":\"invalid_token\"}");
   if (strstr(url, "/broken/") != NULL && !atomic_load(&broken_heals))
-    return reply(c, 500, "{\"error\":\"server\"}");
+    return mhd_reply_json(c, 500, "{\"error\":\"server\"}");
   if (strstr(url, "/m1/") != NULL && atomic_load(&throttle_m1)) {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
@@ -127,17 +118,19 @@ static enum MHD_Result data_endpoint(struct MHD_Connection *c,
     return ret;
   }
   if (strstr(url, "/gone/") != NULL)
-    return reply(
+    return mhd_reply_json(
         c, 404, "{\"error\":\"not_found\",\"message\":\"Unknown smartmeter\"}");
   if (strstr(url, "/badjson/") != NULL)
-    return reply(c, 200, "{\"value\": 1.5,");
+    return mhd_reply_json(c, 200, "{\"value\": 1.5,");
   if (strstr(url, "/consumption-history") != NULL) /* months in and out */
-    return reply(c, 200, HISTORY_BODY);
+    return mhd_reply_json(c, 200, HISTORY_BODY);
   if (strstr(url, "/savings") != NULL)
-    return reply(c, 200,
-                 "{\"estimatedConsumption\": 253900, \"estimatedCost\": 101.9,"
-                 " \"fridge\": {\"estimatedConsumption\": 31000}}");
-  return reply(c, 200, "{\"value\": 73.61, \"previousPeriodValueTrend\": -4}");
+    return mhd_reply_json(
+        c, 200,
+        "{\"estimatedConsumption\": 253900, \"estimatedCost\": 101.9,"
+        " \"fridge\": {\"estimatedConsumption\": 31000}}");
+  return mhd_reply_json(c, 200,
+                        "{\"value\": 73.61, \"previousPeriodValueTrend\": -4}");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,

@@ -9,6 +9,7 @@
 #include "dw_config.h"
 #include "dw_http.h"
 #include "dw_report.h"
+#include "mhd_reply.h"
 #include "one_shot.h"
 #include "run_suite.h"
 #include "stand_in.h"
@@ -39,29 +40,20 @@ typedef struct upload {
   size_t len;
 } upload_t;
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const char *body) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(r, "Content-Type", "application/json");
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
 static enum MHD_Result token_answer(struct MHD_Connection *c) {
   switch (atomic_load(&answer)) {
   case 200:
-    return reply(c, 200,
-                 "{\"access_token\":\"tok1\",\"expires_in\":3600,"
-                 "\"token_type\":\"Bearer\"}");
+    return mhd_reply_json(c, 200,
+                          "{\"access_token\":\"tok1\",\"expires_in\":3600,"
+                          "\"token_type\":\"Bearer\"}");
   case 400: /* an issuer that echoes what it got: never logged */
-    return reply(c, 400,
-                 "{\"error\":\"invalid_scope\",\"error_description\":"
-                 "\"scope read for " SECRET " refused\"}");
+    return mhd_reply_json(c, 400,
+                          "{\"error\":\"invalid_scope\",\"error_description\":"
+                          "\"scope read for " SECRET " refused\"}");
   default:
-    return reply(c, (unsigned)atomic_load(&answer),
-                 "{\"error\":\"not_found\",\"message\":\"No such path\"}");
+    return mhd_reply_json(
+        c, (unsigned)atomic_load(&answer),
+        "{\"error\":\"not_found\",\"message\":\"No such path\"}");
   }
 }
 
@@ -118,19 +110,6 @@ static void setup(void) {
 static void teardown(void) {
   MHD_stop_daemon(server);
   standin_reset();
-}
-
-/* A port that was just free: bind, read it back, close. */
-static unsigned closed_port(void) {
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-  close(fd);
-  return ntohs(sa.sin_port);
 }
 
 /* One account's configuration: extra goes inside <Account>; token_url

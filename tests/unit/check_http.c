@@ -7,6 +7,7 @@
 #include "dw_health.h"
 #include "dw_http.h"
 
+#include "mhd_reply.h"
 #include "one_shot.h"
 #include "run_suite.h"
 
@@ -100,24 +101,10 @@ static void copy_value(char *dst, size_t size, const char *src) {
   snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const void *body, size_t len, const char *hname,
-                             const char *hvalue) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-  if (r == NULL)
-    return MHD_NO;
-  if (hname != NULL)
-    MHD_add_response_header(r, hname, hvalue);
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
                                   const char *body, const char *hname,
                                   const char *hvalue) {
-  return reply(c, status, body, strlen(body), hname, hvalue);
+  return mhd_reply(c, status, body, strlen(body), hname, hvalue);
 }
 
 static ssize_t stream_chunk(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -240,7 +227,7 @@ static enum MHD_Result on_get(struct MHD_Connection *c, const char *url) {
   if (strcmp(url, "/stream") == 0)
     return reply_stream(c);
   if (strcmp(url, "/bomb") == 0)
-    return reply(c, 200, bomb, sizeof bomb, "Content-Encoding", "gzip");
+    return mhd_reply(c, 200, bomb, sizeof bomb, "Content-Encoding", "gzip");
   if (strcmp(url, "/slow") == 0)
     return reply_slow(c);
   if (strcmp(url, "/sleep50") == 0)
@@ -565,19 +552,6 @@ START_TEST(test_on_body_aborts) {
   free(p);
 }
 END_TEST
-
-/* A port that was just free: bind, read it back, close. */
-static unsigned closed_port(void) {
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
 
 START_TEST(test_connect_refused) {
   dw_http_opts_t o = opts_default();
@@ -942,11 +916,11 @@ START_TEST(test_proxy_from_environment) {
 }
 END_TEST
 
-/* https:// to a plain-HTTP port, which answers the ClientHello with an
- * HTTP error: our words, not OpenSSL's. */
-START_TEST(test_wrong_scheme_for_the_port) {
+/* One https:// request to a one-shot server that answers the ClientHello
+ * with `answer` (NULL: hangs up). */
+static probe_t *run_https_to_one_shot(const char *answer) {
   one_shot_t srv1;
-  one_shot_start(&srv1, ONE_SHOT_HTTP_400);
+  one_shot_start(&srv1, answer);
   dw_http_opts_t o = opts_default();
   dw_http_t *h = dw_http_create(&o);
   ck_assert_ptr_nonnull(h);
@@ -954,13 +928,20 @@ START_TEST(test_wrong_scheme_for_the_port) {
   snprintf(p->url, sizeof p->url, "https://127.0.0.1:%u/json", srv1.port);
   run_probes(h, p, 1, 10000);
   one_shot_end(&srv1);
+  dw_http_destroy(h);
+  return p;
+}
+
+/* https:// to a plain-HTTP port, which answers the ClientHello with an
+ * HTTP error: our words, not OpenSSL's. */
+START_TEST(test_wrong_scheme_for_the_port) {
+  probe_t *p = run_https_to_one_shot(ONE_SHOT_HTTP_400);
   ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TLS);
   ck_assert_msg(strstr(p->req.errmsg, "the server does not speak TLS there") !=
                     NULL,
                 "%s", p->req.errmsg);
   ck_assert_ptr_null(strstr(p->req.errmsg, "wrong version number"));
   ck_assert_ptr_null(strstr(p->req.errmsg, "OpenSSL"));
-  dw_http_destroy(h);
   free(p);
 }
 END_TEST
@@ -968,22 +949,13 @@ END_TEST
 /* A server that hangs up on the ClientHello (as some plain-HTTP servers
  * do): said with a doubt, still in our words. */
 START_TEST(test_hang_up_in_the_handshake) {
-  one_shot_t srv1;
-  one_shot_start(&srv1, NULL);
-  dw_http_opts_t o = opts_default();
-  dw_http_t *h = dw_http_create(&o);
-  ck_assert_ptr_nonnull(h);
-  probe_t *p = probes_new(1, "");
-  snprintf(p->url, sizeof p->url, "https://127.0.0.1:%u/json", srv1.port);
-  run_probes(h, p, 1, 10000);
-  one_shot_end(&srv1);
+  probe_t *p = run_https_to_one_shot(NULL);
   ck_assert_int_eq(p->req.error, DW_HTTP_ERR_TLS);
   ck_assert_msg(strstr(p->req.errmsg, "closed the connection during the TLS "
                                       "handshake: if that port serves plain "
                                       "HTTP, use http://") != NULL,
                 "%s", p->req.errmsg);
   ck_assert_ptr_null(strstr(p->req.errmsg, "SSL_ERROR"));
-  dw_http_destroy(h);
   free(p);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /* one_shot.h - a raw TCP server for one connection, for the suites that
  * need a server to say exactly some bytes (or nothing) and hang up, which
- * a real HTTP server does only when its timing allows. */
+ * a real HTTP server does only when its timing allows; and a port nobody
+ * listens on. */
 #ifndef ONE_SHOT_H
 #define ONE_SHOT_H
 
@@ -11,6 +12,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* A port that was just free: bind, read it back, close. */
+static inline unsigned closed_port(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
 
 /* One connection of a raw TCP server: answered with `answer` after the
  * client's first bytes (NULL: hung up on at once), then a FIN, and
