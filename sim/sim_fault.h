@@ -39,7 +39,7 @@ typedef enum sim_fault_kind {
   SIM_FAULT_ODD_APPLIANCES,
   SIM_FAULT_EXTRA_RESPONSE, /* 200, then arg ms later a second response
                                nobody asked for */
-  SIM_FAULT_BAD_TOKEN /* arg: sim_bad_token_t */
+  SIM_FAULT_BAD_TOKEN       /* arg: sim_bad_token_t */
 } sim_fault_kind_t;
 
 typedef enum sim_bad_token {
