@@ -184,6 +184,22 @@ static void teardown(void) {
   standin_reset();
 }
 
+/* The one account of collectd.conf text, on the test clock. */
+static dw_account_t *account_of_text(const char *text) {
+  oconfig_item_t *root = standin_config_parse(text);
+  ck_assert_ptr_nonnull(root);
+  dw_config_t cfg = {0};
+  ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
+  standin_config_free(root);
+  ck_assert_uint_eq(cfg.accounts_len, 1);
+  dw_account_t *a =
+      dw_account_create(&cfg.accounts[0], NULL, NULL,
+                        (dw_clock_t){.now_ms = test_clock, .ud = NULL});
+  dw_config_free(&cfg);
+  ck_assert_ptr_nonnull(a);
+  return a;
+}
+
 /* An account from collectd.conf text; extra goes inside <Account>. */
 static dw_account_t *account(const char *extra, const char *meters) {
   char text[4096];
@@ -199,18 +215,7 @@ static dw_account_t *account(const char *extra, const char *meters) {
            "  %s\n%s\n"
            "</Account>\n",
            port, extra, meters);
-  oconfig_item_t *root = standin_config_parse(text);
-  ck_assert_ptr_nonnull(root);
-  dw_config_t cfg = {0};
-  ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
-  standin_config_free(root);
-  ck_assert_uint_eq(cfg.accounts_len, 1);
-  dw_account_t *a =
-      dw_account_create(&cfg.accounts[0], NULL, NULL,
-                        (dw_clock_t){.now_ms = test_clock, .ud = NULL});
-  dw_config_free(&cfg);
-  ck_assert_ptr_nonnull(a);
-  return a;
+  return account_of_text(text);
 }
 
 #define TWO_METERS                                                             \
@@ -586,17 +591,7 @@ static dw_account_t *history_account(void) {
            "  RefreshInterval \"consumption-history\" 0\n"
            "  <Smartmeter \"h1\">\n  </Smartmeter>\n</Account>\n",
            port);
-  oconfig_item_t *root = standin_config_parse(text);
-  ck_assert_ptr_nonnull(root);
-  dw_config_t cfg = {0};
-  ck_assert_int_eq(dw_config_parse(root, &cfg), 0);
-  standin_config_free(root);
-  dw_account_t *a =
-      dw_account_create(&cfg.accounts[0], NULL, NULL,
-                        (dw_clock_t){.now_ms = test_clock, .ud = NULL});
-  dw_config_free(&cfg);
-  ck_assert_ptr_nonnull(a);
-  return a;
+  return account_of_text(text);
 }
 
 static size_t log_lines_at(int severity, const char *needle) {
